@@ -1,0 +1,54 @@
+"""Extraction: from a spaCy ``Doc`` of one article to its ``Extraction`` (entities, events,
+statements), through small pure functions (entities.py, events.py, statements.py, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from kg.catalog import Catalog, load_catalog
+from kg.extract.entities import find_entities
+from kg.extract.events import TriggerLexicon, find_events, merge_events
+from kg.extract.statements import StanceLexicon, find_statements
+from kg.link import link
+from kg.model import Article, Extraction, sentence_mention
+from kg.rdf import article_iri
+
+
+class Extractor:
+    """Holds the pipeline and the lexicons so a batch builds them once."""
+
+    def __init__(self, nlp: Language | None = None, catalog: Catalog | None = None):
+        from kg.nlp import get_pipeline
+
+        self.catalog = catalog or load_catalog()
+        self.nlp = nlp or get_pipeline()
+        self.triggers = TriggerLexicon.from_catalog(self.catalog)
+        self.stances = StanceLexicon.from_catalog(self.catalog)
+
+    def from_doc(self, article: Article, doc: Doc) -> Extraction:
+        art = article_iri(article)
+        entities = find_entities(doc, self.catalog)
+        events = find_events(doc, entities, self.catalog, article.published, self.triggers)
+        events = merge_events(events, entities, self.catalog, art)
+        statements = find_statements(doc, entities, self.catalog, events, art, self.stances)
+        sentences = tuple(sentence_mention(s) for s in doc.sents)
+        extraction = Extraction(article=article, entities=entities.entities, events=tuple(events),
+                                statements=tuple(statements), sentences=sentences)
+        return link(extraction, self.catalog)
+
+    def extract(self, article: Article) -> Extraction:
+        return self.from_doc(article, self.nlp(article.text))
+
+    def extract_many(self, articles: Iterable[Article], batch_size: int = 16) -> Iterator[Extraction]:
+        """Extractions in input order; spaCy batches the model work."""
+        stream = ((a.text, a) for a in articles)
+        for doc, article in self.nlp.pipe(stream, as_tuples=True, batch_size=batch_size):
+            yield self.from_doc(article, doc)
+
+
+def extract(article: Article) -> Extraction:
+    """Extract one article with the process-wide pipeline."""
+    return Extractor().extract(article)

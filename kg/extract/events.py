@@ -1,0 +1,452 @@
+"""Events from trigger words and the dependency parse: type, agent, target, weapons, places,
+count and time. Negated and hypothetical events ("denied launching", "threatened to strike",
+"may have been equipped") are not reported as facts.
+
+An event reported in several sentences (headline, lead, a later detail) is one event: events of
+the same type whose arguments do not conflict are merged, keeping every sentence as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from spacy.tokens import Doc, Span, Token
+
+from kg.catalog import Catalog, fold
+from kg.extract.entities import EntityIndex
+from kg.extract.quantities import quantity_of
+from kg.extract.time import time_in
+from kg.model import Event, Quantity, TimeExpression, sentence_mention
+from kg.rdf import entity_iri
+
+_MODALS = {"may", "might", "could", "would", "should", "must", "can"}
+_LOCATIVE = {"in", "over", "near", "at", "on", "across", "around", "into", "inside", "outside", "off",
+             "above", "along", "toward", "towards", "within", "throughout", "through"}
+_TARGET_PREPS = {"on", "against", "at", "toward", "towards"}
+_SUBORDINATE = {"relcl", "acl", "advcl", "ccomp", "xcomp", "parataxis", "conj"}
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerLexicon:
+    """Trigger lemmas by event type, read from the catalogue lexicon."""
+
+    verbs: dict[str, str]                    # "intercept" -> "Interception"
+    phrasal: dict[tuple[str, str], str]      # ("shoot", "down") -> "Interception"
+    nouns: dict[str, str]
+    non_factual: frozenset[str]
+    munitions: frozenset[str]
+    people: frozenset[str]
+    lexicon: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> TriggerLexicon:
+        verbs: dict[str, str] = {}
+        phrasal: dict[tuple[str, str], str] = {}
+        nouns: dict[str, str] = {}
+        for type_, words in catalog.lexicon.get("event_triggers", {}).items():
+            for verb in words.get("verbs", []):
+                parts = verb.split()
+                if len(parts) == 2:
+                    phrasal.setdefault((parts[0], parts[1]), type_)
+                else:
+                    verbs.setdefault(verb, type_)
+            for noun in words.get("nouns", []):
+                nouns.setdefault(noun, type_)
+        lex = catalog.lexicon
+        return cls(verbs=verbs, phrasal=phrasal, nouns=nouns,
+                   non_factual=frozenset(lex.get("non_factual_governors", [])),
+                   munitions=frozenset(lex.get("munition_nouns", [])),
+                   people=frozenset(lex.get("people_nouns", [])), lexicon=lex)
+
+
+def _particle(token: Token) -> str | None:
+    for child in token.children:
+        if child.dep_ == "prt":
+            return child.lower_
+    return None
+
+
+def trigger_type(token: Token, lex: TriggerLexicon) -> str | None:
+    """The event type a verb evokes here, or None."""
+    if token.pos_ not in {"VERB", "AUX"} and not (token.pos_ == "ADJ" and token.tag_ == "VBN"):
+        if token.tag_ not in {"VBN", "VBD", "VBG"}:
+            return None
+    lemma = token.lemma_.lower()
+    particle = _particle(token)
+    if particle and (lemma, particle) in lex.phrasal:
+        return lex.phrasal[(lemma, particle)]
+    if lemma == "shoot" and token.i + 1 < len(token.doc) and token.doc[token.i + 1].lower_ == "down":
+        return "Interception"
+    type_ = lex.verbs.get(lemma)
+    if type_ is None:
+        return None
+    obj = _object(token)
+    if lemma in {"destroy", "down", "neutralize", "neutralise"}:
+        # Downing drones or missiles in the air is an interception; destroying a depot is an attack.
+        return "Interception" if obj is not None and obj.lemma_.lower() in lex.munitions else (
+            "Attack" if lemma == "destroy" else type_)
+    if lemma in {"launch", "fire"}:
+        sent = token.sent.text.lower()
+        return "Launch" if " test" in sent or "show of force" in sent else "Attack"
+    if lemma in {"send", "provide", "supply", "deliver", "transfer", "receive", "ship", "commit",
+                 "contribute", "approve"}:
+        # Aid needs a military object: "send troops" is a deployment, "provide details" is nothing.
+        return _aid_or_deployment(token, obj, lex)
+    if lemma == "lose":
+        return "Casualties" if obj is not None and obj.lemma_.lower() in lex.people else None
+    if lemma in {"move", "position"} and (obj is None or obj.lemma_.lower() not in
+                                          {"troop", "force", "system", "battery", "unit", "soldier"}):
+        return None
+    if lemma == "die" and not any(c.like_num or c.dep_ == "nummod" for c in token.subtree):
+        return None
+    return type_
+
+
+def _aid_or_deployment(token: Token, obj: Token | None, lex: TriggerLexicon) -> str | None:
+    military = {"system", "weapon", "weapons", "missile", "drone", "jet", "aircraft", "fighter", "tank",
+                "ammunition", "munition", "shell", "aid", "assistance", "equipment", "battery",
+                "radar", "technology", "arm", "arms", "package", "vehicle", "launcher", "interceptor"}
+    if obj is None:
+        return "MilitaryAid" if token.lemma_ in {"commit", "contribute", "deliver"} and any(
+            t.lemma_.lower() in military for t in token.subtree) else None
+    words = {t.lemma_.lower() for t in obj.subtree}
+    if token.lemma_ == "send" and words & {"troop", "soldier", "force", "unit"}:
+        return "Deployment"
+    if words & military or obj.ent_type_ == "KG_WEAPON":
+        return "MilitaryAid"
+    return None
+
+
+def _object(token: Token) -> Token | None:
+    for child in token.children:
+        if child.dep_ in {"dobj", "obj"}:
+            return child
+    for child in token.children:
+        if child.dep_ == "nsubjpass":
+            return child
+    for child in token.children:
+        if child.dep_ == "xcomp":
+            for grandchild in child.children:
+                if grandchild.dep_ == "dobj":
+                    return grandchild
+    return None
+
+
+def is_factual(token: Token, lex: TriggerLexicon, type_: str) -> bool:
+    """False for negated, modal or hypothetical uses ("denied launching", "may have struck")."""
+    allowed = {"plan", "pledge", "promise", "commit", "agree", "announce", "intend", "decide", "approve",
+               "continue", "begin", "start"} if type_ in {"MilitaryAid", "Deployment"} else {"continue", "begin", "start"}
+    for child in token.children:
+        if child.dep_ == "neg" or (child.dep_ == "aux" and child.lower_ in _MODALS):
+            return False
+    if token.dep_ == "amod":
+        return True
+    current, hops = token, 0
+    while current.dep_ in {"xcomp", "ccomp", "advcl", "pcomp", "acl", "conj", "relcl"} and hops < 3:
+        head = current.head
+        if current.dep_ == "conj":
+            current, hops = head, hops + 1
+            continue
+        lemma = head.lemma_.lower()
+        if lemma in lex.non_factual and lemma not in allowed:
+            return False
+        if any(c.dep_ == "neg" for c in head.children) and current.dep_ in {"xcomp", "ccomp"}:
+            return False
+        if head.pos_ == "NOUN" and head.lemma_.lower() in {"threat", "plan", "attempt", "intention", "possibility"} \
+                and lemma not in allowed:
+            return False
+        current, hops = head, hops + 1
+    return True
+
+
+def _clause_tokens(token: Token) -> list[Token]:
+    """The trigger's own clause: its subtree minus subordinate clauses headed by other verbs."""
+    out = []
+    stack = [token]
+    while stack:
+        t = stack.pop()
+        out.append(t)
+        for child in t.children:
+            if child.dep_ in _SUBORDINATE and child.pos_ in {"VERB", "AUX"} and child is not token:
+                if child.dep_ == "relcl":
+                    out.extend([child] + [c for c in child.children if c.dep_ in {"nsubj"}])
+                continue
+            stack.append(child)
+    return sorted(out, key=lambda t: t.i)
+
+
+def _entity_of_phrase(token: Token, entities: EntityIndex) -> str | None:
+    """The entity named by a noun phrase headed by ``token`` (the head's own entity first)."""
+    iri = entities.at(token.i)
+    if iri:
+        return iri
+    for t in token.subtree:
+        if t.dep_ in {"compound", "poss", "amod", "nmod", "pobj", "appos"} or t is token:
+            iri = entities.at(t.i)
+            if iri:
+                return iri
+    return None
+
+
+def _demonym_states(catalog: Catalog) -> dict[str, str]:
+    table = {}
+    for entry in catalog.by_type("Actor"):
+        if entry.subtype == "State":
+            for d in entry.demonyms:
+                table.setdefault(fold(d), entity_iri("Actor", entry.key))
+    return table
+
+
+def _owner_of_munitions(noun: Token, entities: EntityIndex, demonyms: dict[str, str],
+                        known: set[str]) -> str | None:
+    """Whose drones: "55 Ukrainian drones", "drones that Russia launched", "Russia-launched drones"."""
+    for child in noun.children:
+        if child.dep_ in {"amod", "compound", "nmod", "poss"}:
+            iri = entities.at(child.i)
+            if iri and entities.entity(iri) and entities.entity(iri).type == "Actor":
+                return iri
+            words = child.text.replace("\u2013", "-").split("-")
+            for w in words:
+                state = demonyms.get(fold(w))
+                if state:
+                    return state
+            for grandchild in child.children:
+                iri = entities.at(grandchild.i)
+                if iri and entities.entity(iri) and entities.entity(iri).type == "Actor":
+                    return iri
+        if child.dep_ in {"relcl", "acl"}:
+            for grandchild in child.children:
+                if grandchild.dep_ in {"nsubj", "agent"}:
+                    iri = _entity_of_phrase(grandchild, entities) if grandchild.dep_ == "nsubj" else \
+                        next((entities.at(t.i) for t in grandchild.subtree if entities.at(t.i)), None)
+                    if iri:
+                        return iri
+    return None
+
+
+def _agent(token: Token, entities: EntityIndex) -> str | None:
+    for child in token.children:
+        if child.dep_ == "nsubj":
+            iri = _entity_of_phrase(child, entities)
+            if iri and entities.entity(iri).type == "Actor":
+                return iri
+            # "A drone attack launched by the RSF struck ...": the subject's own agent.
+            for t in child.subtree:
+                if t.dep_ == "agent" or (t.dep_ == "prep" and t.lower_ == "by"):
+                    for p in t.subtree:
+                        iri = entities.at(p.i)
+                        if iri and entities.entity(iri).type == "Actor":
+                            return iri
+        if child.dep_ == "agent":
+            for t in child.subtree:
+                iri = entities.at(t.i)
+                if iri and entities.entity(iri).type == "Actor":
+                    return iri
+    if token.dep_ in {"acl", "relcl", "amod"} and token.head.pos_ in {"NOUN", "PROPN"}:
+        for child in token.children:
+            if child.dep_ == "agent":
+                for t in child.subtree:
+                    iri = entities.at(t.i)
+                    if iri:
+                        return iri
+    if token.dep_ == "conj":
+        return _agent(token.head, entities)
+    # "the United States announced plans to deliver ...": the planner delivers.
+    head = token.head
+    if token.dep_ in {"xcomp", "acl", "advcl"} and head is not token:
+        if head.pos_ in {"NOUN"} and head.dep_ in {"dobj", "pobj"}:
+            head = head.head
+        if head.pos_ in {"VERB", "AUX"}:
+            return _agent(head, entities)
+    return None
+
+
+def _collect(tokens: list[Token], entities: EntityIndex, type_: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for t in tokens:
+        iri = entities.at(t.i)
+        if iri and entities.entity(iri).type == type_:
+            seen.setdefault(iri, None)
+    return list(seen)
+
+
+def _places(tokens: list[Token], entities: EntityIndex) -> list[str]:
+    """Places, and states named as places ("in Ukraine", "over Russian territory")."""
+    seen: dict[str, None] = {}
+    for t in tokens:
+        iri = entities.at(t.i)
+        if not iri:
+            continue
+        entity = entities.entity(iri)
+        if entity.type == "Place":
+            seen.setdefault(iri, None)
+        elif entity.subtype == "State":
+            head = t.head
+            while head.dep_ in {"compound", "conj", "amod", "poss"} and head.head is not head:
+                head = head.head
+            if t.dep_ == "pobj" and t.head.lower_ in _LOCATIVE or (head.dep_ == "pobj" and head.head.lower_ in _LOCATIVE
+                                                                  and t.dep_ in {"compound", "poss", "amod"}):
+                seen.setdefault(iri, None)
+    return list(seen)
+
+
+def _quantity(token: Token, type_: str, lex: TriggerLexicon) -> tuple[Quantity | None, Token | None]:
+    """The count of what the event is about, and the noun it counts."""
+    nouns = lex.people if type_ == "Casualties" else lex.munitions
+    candidates = []
+    obj = _object(token)
+    if obj is not None:
+        candidates.append(obj)
+    for child in token.children:
+        if child.dep_ in {"nsubj", "nsubjpass", "dobj", "attr"}:
+            candidates.append(child)
+        if child.dep_ == "prep":
+            candidates.extend(c for c in child.children if c.dep_ == "pobj")
+    if token.dep_ in {"acl", "amod", "relcl"}:
+        candidates.append(token.head)
+    for noun in candidates:
+        for conj in [noun, *noun.conjuncts]:
+            if conj.lemma_.lower() in nouns or conj.lower_ in nouns or conj.ent_type_ == "KG_WEAPON":
+                q = quantity_of(conj, lex.lexicon)
+                if q:
+                    if len([c for c in noun.conjuncts if quantity_of(c, lex.lexicon)]) and conj is noun:
+                        # separate counts for several weapon types and no total: no single count
+                        return None, noun
+                    return q, conj
+    return None, obj
+
+
+def find_events(doc: Doc, entities: EntityIndex, catalog: Catalog, published: str | None,
+                lex: TriggerLexicon | None = None) -> list[Event]:
+    """One event per factual trigger, before merging mentions of the same occurrence."""
+    lex = lex or TriggerLexicon.from_catalog(catalog)
+    demonyms = _demonym_states(catalog)
+    events: list[Event] = []
+    for sent in doc.sents:
+        taken: set[int] = set()
+        for token in sent:
+            type_ = trigger_type(token, lex)
+            if type_ is None or token.i in taken or not is_factual(token, lex, type_):
+                continue
+            event = _build(token, type_, sent, entities, demonyms, published, lex)
+            if event is not None:
+                taken.add(token.i)
+                events.append(event)
+    return events
+
+
+def _build(token: Token, type_: str, sent: Span, entities: EntityIndex, demonyms: dict[str, str],
+           published: str | None, lex: TriggerLexicon) -> Event | None:
+    clause = _clause_tokens(token)
+    agent = _agent(token, entities)
+    obj = _object(token)
+    target = None
+    if type_ == "Interception" and obj is not None:
+        target = _owner_of_munitions(obj, entities, demonyms, set())
+    elif type_ == "Interception" and token.dep_ in {"amod", "acl"}:
+        target = _owner_of_munitions(token.head, entities, demonyms, set())
+    elif type_ == "MilitaryAid":
+        for child in token.children:
+            if child.dep_ in {"dative", "prep"} and child.lower_ in {"to", "for"}:
+                for t in child.subtree:
+                    iri = entities.at(t.i)
+                    if iri and entities.entity(iri).type == "Actor":
+                        target = iri
+                        break
+        if token.lemma_ == "receive":
+            # "Ukraine received jets from the Netherlands": the giver is the agent.
+            target, agent = agent, None
+            for child in token.children:
+                if child.dep_ == "prep" and child.lower_ == "from":
+                    agent = next((entities.at(t.i) for t in child.subtree if entities.at(t.i)), None)
+    elif type_ in {"Attack", "Casualties", "TerritorialChange"}:
+        if obj is not None:
+            iri = _entity_of_phrase(obj, entities)
+            if iri and (type_ != "Attack" or entities.entity(iri).type in {"Actor", "Place", "WeaponSystem"}):
+                target = iri
+            elif type_ in {"Attack"}:
+                target = _owner_of_munitions(obj, entities, demonyms, set()) if obj.lemma_ in lex.people else None
+        for child in token.children:
+            if target is None and child.dep_ == "prep" and child.lower_ in _TARGET_PREPS:
+                for t in child.subtree:
+                    iri = entities.at(t.i)
+                    if iri and entities.entity(iri).type in {"Actor", "WeaponSystem"}:
+                        target = iri
+                        break
+    if type_ == "Attack" and target is not None and target == agent:
+        target = None
+    weapons = _collect(clause, entities, "WeaponSystem")
+    if type_ == "Attack" and target in weapons:
+        weapons.remove(target)
+    places = _places(clause, entities)
+    if agent in places:
+        places.remove(agent)
+    quantity, _ = _quantity(token, type_, lex)
+    if agent is None and target is None and not weapons and not places and quantity is None:
+        return None  # nothing but a verb: too little to be a fact worth storing
+    time = time_in(sent, token.i, published)
+    sentence = sentence_mention(sent)
+    return Event(id="", type=type_, sentence=sentence, trigger=token.text, agent=agent, target=target,
+                 weapons=tuple(weapons), places=tuple(places), quantity=quantity, time=time,
+                 evidence=(sentence,))
+
+
+def _compatible_actor(a: str | None, b: str | None, entities: EntityIndex, catalog: Catalog) -> bool:
+    if a is None or b is None or a == b:
+        return True
+    ea, eb = entities.entries.get(a), entities.entries.get(b)
+    if ea and eb:
+        return ea.key in catalog.ancestors(eb.key) or eb.key in catalog.ancestors(ea.key)
+    return False
+
+
+def _same_occurrence(a: Event, b: Event, entities: EntityIndex, catalog: Catalog) -> bool:
+    """Two reports of one occurrence: same type, no conflicting arguments, and a shared detail."""
+    if a.type != b.type or a.sentence.start == b.sentence.start:
+        return False
+    if a.count is not None and b.count is not None and a.count != b.count:
+        return False
+    if not _compatible_actor(a.agent, b.agent, entities, catalog):
+        return False
+    if not _compatible_actor(a.target, b.target, entities, catalog):
+        return False
+    if a.weapons and b.weapons and not set(a.weapons) & set(b.weapons):
+        return False
+    shared = (a.count is not None and a.count == b.count) or bool(set(a.weapons) & set(b.weapons)) \
+        or (a.agent is not None and a.agent == b.agent and a.target == b.target and a.target is not None)
+    return shared
+
+
+def _merge(a: Event, b: Event, entities: EntityIndex, catalog: Catalog) -> Event:
+    def more_specific(x: str | None, y: str | None) -> str | None:
+        if x is None or y is None:
+            return x or y
+        ex, ey = entities.entries.get(x), entities.entries.get(y)
+        if ex and ey and ex.key in catalog.ancestors(ey.key):
+            return y  # the air defence forces rather than the state
+        return x
+    return replace(
+        a, agent=more_specific(a.agent, b.agent), target=more_specific(a.target, b.target),
+        weapons=tuple(dict.fromkeys(a.weapons + b.weapons)), places=tuple(dict.fromkeys(a.places + b.places)),
+        quantity=a.quantity if a.quantity and a.quantity.value is not None else (b.quantity or a.quantity),
+        time=_better_time(a.time, b.time),
+        evidence=tuple(sorted(set(a.evidence + b.evidence), key=lambda m: m.start)))
+
+
+def _better_time(a: TimeExpression | None, b: TimeExpression | None) -> TimeExpression | None:
+    if a is None or (a.value is None and b is not None and b.value is not None):
+        return b
+    return a
+
+
+def merge_events(events: list[Event], entities: EntityIndex, catalog: Catalog, article_iri: str) -> list[Event]:
+    """Fold reports of the same occurrence into one event and give every event its IRI."""
+    merged: list[Event] = []
+    for event in sorted(events, key=lambda e: e.sentence.start):
+        for i, existing in enumerate(merged):
+            if _same_occurrence(existing, event, entities, catalog):
+                merged[i] = _merge(existing, event, entities, catalog)
+                break
+        else:
+            merged.append(event)
+    return [replace(e, id=f"{article_iri}/event/{n}") for n, e in enumerate(merged, start=1)]

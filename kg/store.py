@@ -1,0 +1,116 @@
+"""The embedded Oxigraph store: one named graph per article, written in one transaction.
+
+Re-building an article replaces its graph (DROP + INSERT in a single SPARQL update, which
+Oxigraph applies atomically), so a killed build leaves only whole articles and building the same
+input twice leaves the same quads. Entity descriptions go to the shared entity graph.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import StoreError
+from kg.model import Extraction
+from kg.rdf import ENTITY_GRAPH, ONTOLOGY_IRI, PREFIXES, SCHEMA, article_iri, to_quads
+
+EXPORT_FORMATS = {"ttl": ox.RdfFormat.TURTLE, "trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS,
+                  "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
+
+
+def _ntriples(quads: list[ox.Quad]) -> str:
+    """Our own quads as N-Triples text (escaped by Oxigraph's serializer) for an INSERT DATA block."""
+    if not quads:
+        return ""
+    data = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
+class GraphStore:
+    """A kg store on disk (or in memory when ``path`` is None)."""
+
+    def __init__(self, path: Path | str | None, create: bool = True):
+        self.path = Path(path) if path is not None else None
+        if self.path is not None and not create and not self.path.exists():
+            raise StoreError(f"{self.path}: no kg store here. Build one first with: kg build --store {self.path} PATH...")
+        try:
+            self.store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
+        except OSError as err:
+            message = str(err)
+            if "lock" in message.lower():
+                raise StoreError(f"{self.path}: the store is in use by another kg process ({message}). "
+                                 "Wait for it to finish or use another --store") from None
+            raise StoreError(f"{self.path}: cannot open the store ({message}). "
+                             "Check the path, or move it away and build again") from None
+
+    # -- writing ---------------------------------------------------------------------------------
+    def replace_article(self, extraction: Extraction) -> int:
+        """Write one article's graph (replacing any earlier version) atomically; return its quad count."""
+        graph_iri = article_iri(extraction.article)
+        article_quads, entity_quads = to_quads(extraction)
+        update = (f"DROP SILENT GRAPH <{graph_iri}> ;\n"
+                  f"INSERT DATA {{ GRAPH <{graph_iri}> {{\n{_ntriples(article_quads)}}}\n"
+                  f"GRAPH <{ENTITY_GRAPH}> {{\n{_ntriples(entity_quads)}}} }}")
+        try:
+            self.store.update(update)
+        except (OSError, SyntaxError) as err:
+            raise StoreError(f"{self.path}: writing {extraction.article.path or extraction.article.id} failed "
+                             f"({err}); the store keeps its previous state") from None
+        return len(article_quads)
+
+    def flush(self) -> None:
+        if self.path is not None:
+            self.store.flush()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def query(self, sparql: str, substitutions: dict | None = None, union: bool = True):
+        return self.store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union,
+                                substitutions=substitutions)
+
+    def article_graphs(self) -> list[str]:
+        return sorted(g.value for g in self.store.named_graphs() if g.value != ENTITY_GRAPH)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def stats(self) -> dict:
+        """Articles, entities by type, events, statements and quads."""
+        def count(sparql: str) -> int:
+            rows = list(self.query(sparql))
+            return int(rows[0][0].value) if rows else 0
+
+        by_type: Counter[str] = Counter()
+        rows = self.query(f"""SELECT ?type (COUNT(DISTINCT ?e) AS ?n) WHERE {{
+            ?m <{ONTOLOGY_IRI}refersTo> ?e .
+            GRAPH <{ENTITY_GRAPH}> {{ ?e a ?type . VALUES ?type {{ kg:Actor kg:WeaponSystem kg:Place }} }}
+        }} GROUP BY ?type""")
+        for row in rows:
+            by_type[row[0].value.rsplit("#", 1)[-1]] = int(row[1].value)
+        return {
+            "articles": count(f"SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE {{ ?a a <{SCHEMA}NewsArticle> }}"),
+            "entities": sum(by_type.values()),
+            "entities_by_type": dict(sorted(by_type.items())),
+            "events": count("SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kg:Event }"),
+            "statements": count("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a kg:Statement }"),
+            "quads": len(self.store),
+        }
+
+    def export(self, fmt: str) -> bytes:
+        """The whole store in ``fmt``; graph-less formats get the union of all graphs."""
+        rdf_format = EXPORT_FORMATS[fmt]
+        out = io.BytesIO()
+        if rdf_format.supports_datasets:
+            self.store.dump(out, format=rdf_format, prefixes=_export_prefixes() if fmt == "trig" else None)
+        else:
+            triples = {q.triple for q in self.store.quads_for_pattern(None, None, None, None)}
+            kwargs = {"prefixes": _export_prefixes()} if fmt == "ttl" else {}
+            data = ox.serialize(sorted(triples, key=str), format=rdf_format, **kwargs)
+            out.write(data if isinstance(data, bytes) else data.encode())
+        return out.getvalue()
+
+
+def _export_prefixes() -> dict[str, str]:
+    return {k: v for k, v in PREFIXES.items()}

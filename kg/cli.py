@@ -11,7 +11,6 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -159,8 +158,8 @@ def _parse_params(params: list[str]) -> dict[str, str]:
 
 
 @app.command()
-def query(name: Optional[str] = typer.Argument(None, help="A canned query name (see --list) or a .rq file."),
-          expression: Optional[str] = typer.Option(None, "-e", "--expression", help="SPARQL query text."),
+def query(name: str | None = typer.Argument(None, help="A canned query name (see --list) or a .rq file."),
+          expression: str | None = typer.Option(None, "-e", "--expression", help="SPARQL query text."),
           param: list[str] = typer.Option([], "--param", help="Parameter as name=value (bound as an RDF term)."),
           fmt: ResultFormat = typer.Option(ResultFormat.table, "--format", help="table, csv, tsv or json."),
           list_queries: bool = typer.Option(False, "--list", help="List the canned queries and their parameters."),
@@ -177,6 +176,7 @@ def query(name: Optional[str] = typer.Argument(None, help="A canned query name (
         console.print(table)
         return
     canned = q.resolve(name, expression)
+    q.check_read_only(canned)
     result = q.run(GraphStore(store, create=False), canned, _parse_params(param))
     if fmt is ResultFormat.table and result.boolean is None and not result.triples:
         table = Table(*result.variables, title=f"{canned.name}: {len(result.rows)} row(s)")
@@ -190,9 +190,9 @@ def query(name: Optional[str] = typer.Argument(None, help="A canned query name (
 
 @app.command()
 def viz(output: Path = typer.Option(Path("out/graph.html"), "-o", "--output", help="HTML file to write."),
-        focus: Optional[str] = typer.Option(None, "--focus", help="Label of an entity to centre on."),
+        focus: str | None = typer.Option(None, "--focus", help="Label of an entity to centre on."),
         hops: int = typer.Option(2, "--hops", min=0, max=6, help="Neighbourhood radius around --focus."),
-        query_name: Optional[str] = typer.Option(None, "--query", help="Show the neighbourhood of a query's results."),
+        query_name: str | None = typer.Option(None, "--query", help="Show the neighbourhood of a query's results."),
         param: list[str] = typer.Option([], "--param", help="Parameter for --query, as name=value."),
         node_budget: int = typer.Option(1500, "--max-nodes", min=10, help="Reduce the graph above this many nodes."),
         store: str = StoreOption) -> None:
@@ -216,7 +216,7 @@ def viz(output: Path = typer.Option(Path("out/graph.html"), "-o", "--output", he
 
 @app.command()
 def export(fmt: ExportFormat = typer.Option(ExportFormat.trig, "--format", help="ttl, trig, nq or jsonld."),
-           output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default stdout)."),
+           output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default stdout)."),
            store: str = StoreOption) -> None:
     """Export the store (TriG/N-Quads keep the per-article graphs; Turtle and JSON-LD merge them for ttl)."""
     from kg.store import GraphStore

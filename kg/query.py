@@ -140,13 +140,18 @@ def bind(query: CannedQuery, values: dict[str, str]) -> dict[ox.Variable, object
     return substitutions
 
 
-def run(store: GraphStore, query: CannedQuery, values: dict[str, str] | None = None) -> QueryResult:
-    """Run a read-only query with bound parameters."""
+def check_read_only(query: CannedQuery) -> None:
+    """Refuse updates before they reach the engine (the store is never changed by kg query)."""
     body = "\n".join(ln for ln in query.text.splitlines() if not ln.lstrip().startswith("#"))
     body = re.sub(r"^\s*(PREFIX|BASE)\s+[^\n]*$", "", body, flags=re.I | re.M)
     if _UPDATE.search(body):
         raise QueryError(f"{query.name}: this is an update (INSERT/DELETE/DROP/...); kg query is read-only "
                          "and refuses to change the store")
+
+
+def run(store: GraphStore, query: CannedQuery, values: dict[str, str] | None = None) -> QueryResult:
+    """Run a read-only query with bound parameters."""
+    check_read_only(query)
     substitutions = bind(query, values or {})
     try:
         result = store.query(query.text, substitutions=substitutions or None)

@@ -13,7 +13,7 @@ from kg.extract.entities import find_entities
 from kg.extract.events import TriggerLexicon, find_events, merge_events
 from kg.extract.statements import StanceLexicon, find_statements
 from kg.link import link
-from kg.model import Article, Extraction, sentence_mention
+from kg.model import Article, Entity, Extraction, sentence_mention
 from kg.rdf import article_iri
 
 
@@ -35,9 +35,24 @@ class Extractor:
         events = merge_events(events, entities, self.catalog, art)
         statements = find_statements(doc, entities, self.catalog, events, art, self.stances)
         sentences = tuple(sentence_mention(s) for s in doc.sents)
-        extraction = Extraction(article=article, entities=entities.entities, events=tuple(events),
+        extraction = Extraction(article=article, entities=entities.entities + self._unmentioned(entities, events),
+                                events=tuple(events),
                                 statements=tuple(statements), sentences=sentences)
         return link(extraction, self.catalog)
+
+    def _unmentioned(self, entities, events) -> tuple[Entity, ...]:
+        """Entities an event refers to without naming them ("55 Ukrainian drones" -> Ukraine):
+        described in the graph, with no mention, since a bare adjective is not a name."""
+        known = {e.id for e in entities.entities}
+        extra: dict[str, Entity] = {}
+        for event in events:
+            for iri in (event.agent, event.target, *event.weapons, *event.places):
+                if iri and iri not in known and iri not in extra:
+                    key = iri.split("/id/", 1)[-1].split("/", 1)[-1]
+                    entry = self.catalog.get(key)
+                    if entry:
+                        extra[iri] = Entity(id=iri, label=entry.label, type=entry.type, subtype=entry.subtype)
+        return tuple(extra.values())
 
     def extract(self, article: Article) -> Extraction:
         return self.from_doc(article, self.nlp(article.text))

@@ -15,9 +15,9 @@ One entity per real-world thing per article. Rules, in order:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from spacy.tokens import Doc, Span
 

@@ -382,6 +382,9 @@ def _build(token: Token, type_: str, sent: Span, entities: EntityIndex, demonyms
     if agent in places:
         places.remove(agent)
     quantity, _ = _quantity(token, type_, lex)
+    if _is_headline(sent):
+        agent, target, quantity = _headline_arguments(token, type_, sent, entities, demonyms, lex,
+                                                      agent, target, quantity)
     if agent is None and target is None and not weapons and not places and quantity is None:
         return None  # nothing but a verb: too little to be a fact worth storing
     time = time_in(sent, token.i, published)
@@ -389,6 +392,42 @@ def _build(token: Token, type_: str, sent: Span, entities: EntityIndex, demonyms
     return Event(id="", type=type_, sentence=sentence, trigger=token.text, agent=agent, target=target,
                  weapons=tuple(weapons), places=tuple(places), quantity=quantity, time=time,
                  evidence=(sentence,))
+
+
+def _is_headline(sent: Span) -> bool:
+    words = [t for t in sent if t.is_alpha and len(t) > 3]
+    return len(words) >= 3 and sum(t.text[0].isupper() for t in words) / len(words) > 0.8 \
+        and not sent.text.rstrip().endswith(".")
+
+
+def _headline_arguments(token: Token, type_: str, sent: Span, entities: EntityIndex, demonyms: dict[str, str],
+                        lex: TriggerLexicon, agent, target, quantity):
+    """Title Case headlines parse badly: read "Russia Intercepts 55 Ukrainian Drones" left to right."""
+    if agent is None:
+        for t in reversed(sent[: token.i - sent.start]):
+            iri = entities.at(t.i)
+            if iri and entities.entity(iri).type == "Actor":
+                agent = iri
+                break
+    after = sent[token.i - sent.start + 1:]
+    for i, t in enumerate(after):
+        if not t.like_num:
+            continue
+        window = after[i + 1: i + 4]
+        noun = next((w for w in window if w.lower_ in lex.munitions or w.lemma_.lower() in lex.munitions), None)
+        if noun is None:
+            continue
+        if quantity is None:
+            from kg.extract.quantities import parse_number
+            value = parse_number(t.text)
+            quantity = Quantity(value=value, qualifier="exact", text=t.text) if value is not None else None
+        if target is None and type_ == "Interception":
+            for w in window:
+                state = demonyms.get(fold(w.text))
+                if state:
+                    target = state
+        break
+    return agent, target, quantity
 
 
 def _compatible_actor(a: str | None, b: str | None, entities: EntityIndex, catalog: Catalog) -> bool:

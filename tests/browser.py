@@ -1,0 +1,83 @@
+"""Driving Debian's chromium through Playwright, offline, for tests marked ``browser``.
+
+Use ``launch_chromium()`` in a fixture (one browser per module: starting chromium takes about a
+second) and ``open_offline(browser, path)`` per test. Every http(s) request the page makes is aborted
+and recorded, so a page that needs the network fails visibly instead of quietly fetching a CDN copy.
+
+    @pytest.fixture(scope="module")
+    def browser():
+        with launch_chromium() as running:
+            yield running
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+# No sandbox: the tests run as root in a container. The rest keeps chromium from phoning home, so
+# "no request left the page" is about the page and not about the browser's own services.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def launch_chromium(headless: bool = True) -> Iterator[object]:
+    """A Playwright ``Browser`` on /usr/bin/chromium; skips the test when chromium is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing; install it with: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                             headless=headless)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class OfflinePage:
+    """A page with everything that happened in it: blocked requests, dialogs, errors, console."""
+
+    page: object
+    blocked: list[str] = field(default_factory=list)     # http(s) URLs the page tried to load
+    dialogs: list[str] = field(default_factory=list)     # alert/confirm/prompt messages (dismissed)
+    errors: list[str] = field(default_factory=list)      # uncaught exceptions in the page
+    console: list[str] = field(default_factory=list)     # console messages, "type: text"
+
+    def close(self) -> None:
+        self.page.context.close()
+
+
+def open_offline(browser, path: Path | None = None, width: int = 1400, height: int = 900) -> OfflinePage:
+    """A new page that may load file: and data: URLs only; opens ``path`` when given."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    seen = OfflinePage(page)
+
+    def route(route) -> None:
+        url = route.request.url
+        if url.startswith(("http:", "https:", "ws:", "wss:", "ftp:")):
+            seen.blocked.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", route)
+
+    def on_dialog(dialog) -> None:
+        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: seen.errors.append(str(error)))
+    page.on("console", lambda message: seen.console.append(f"{message.type}: {message.text}"))
+    if path is not None:
+        page.goto(Path(path).resolve().as_uri())
+    return seen

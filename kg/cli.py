@@ -116,7 +116,9 @@ def extract(path: str = typer.Argument(..., help="An article file (or - for stdi
     for article in articles:
         extraction = extractor.extract(article)
         if fmt is ExtractFormat.json:
-            sys.stdout.write(json.dumps(to_json(extraction), ensure_ascii=False, indent=1 if len(articles) == 1 else None))
+            # One article: indented JSON; several (a JSONL file): one JSON object per line.
+            indent = 1 if len(articles) == 1 else None
+            sys.stdout.write(json.dumps(to_json(extraction), ensure_ascii=False, indent=indent))
             sys.stdout.write("\n")
         else:
             _print_extraction(extraction)
@@ -205,7 +207,8 @@ def viz(output: Path = typer.Option(Path("out/graph.html"), "-o", "--output", he
     seeds = None
     if query_name:
         result = q.run(graph_store, q.resolve(query_name, None), _parse_params(param))
-        seeds = sorted({t.value for row in result.rows for t in row if t is not None and t.__class__.__name__ == "NamedNode"})
+        # IRIs and labels in the result rows both name nodes (actor-network returns labels).
+        seeds = sorted({q.term_text(t) for row in result.rows for t in row if t is not None})
     graph, report = viz_module.project(graph_store, focus=focus, hops=hops, seeds=seeds, node_budget=node_budget)
     output.parent.mkdir(parents=True, exist_ok=True)
     title = f"kg: {focus}" if focus else (f"kg: {query_name}" if query_name else "kg graph")

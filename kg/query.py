@@ -200,10 +200,10 @@ def render(result: QueryResult, fmt: str) -> str:
     if result.triples:
         return ox.serialize(list(result.triples), format=ox.RdfFormat.TURTLE).decode("utf-8")
     if fmt == "json":
-        return json.dumps({"head": {"vars": list(result.variables)},
-                           "results": {"bindings": [
-                               {v: _sparql_json_term(t) for v, t in zip(result.variables, row) if t is not None}
-                               for row in result.rows]}}, ensure_ascii=False, indent=1)
+        bindings = [{v: _sparql_json_term(t) for v, t in zip(result.variables, row, strict=True) if t is not None}
+                    for row in result.rows]
+        return json.dumps({"head": {"vars": list(result.variables)}, "results": {"bindings": bindings}},
+                          ensure_ascii=False, indent=1)
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
     writer.writerow(result.variables)

@@ -35,7 +35,8 @@ class GraphStore:
     def __init__(self, path: Path | str | None, create: bool = True):
         self.path = Path(path) if path is not None else None
         if self.path is not None and not create and not self.path.exists():
-            raise StoreError(f"{self.path}: no kg store here. Build one first with: kg build --store {self.path} PATH...")
+            raise StoreError(f"{self.path}: no kg store here. "
+                             f"Build one first with: kg build --store {self.path} PATH...")
         try:
             self.store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
         except OSError as err:

@@ -64,7 +64,8 @@ def run_kg(tmp_path):
         proc = subprocess.run([*kg_command(), *args], input=stdin, capture_output=True, env=env,
                               cwd=cwd or tmp_path, timeout=600)
         if check_rc is not None:
-            assert proc.returncode == check_rc, (proc.returncode, proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:])
+            assert proc.returncode == check_rc, (proc.returncode, proc.stdout.decode()[-2000:],
+                                                 proc.stderr.decode()[-2000:])
         return proc
 
     return run

@@ -19,7 +19,8 @@ def _seed(extractor):
 def test_seed_entities(extractor):
     out = _seed(extractor)
     typed = {(e["label"], e["type"], e["subtype"]) for e in out["entities"]}
-    assert {("S-300", "WeaponSystem", "SurfaceToAirMissileSystem"), ("S-400", "WeaponSystem", "SurfaceToAirMissileSystem"),
+    assert {("S-300", "WeaponSystem", "SurfaceToAirMissileSystem"),
+            ("S-400", "WeaponSystem", "SurfaceToAirMissileSystem"),
             ("Kursk Oblast", "Place", "Region"), ("Belgorod Oblast", "Place", "Region"),
             ("Russia", "Actor", "State"), ("Ukraine", "Actor", "State"), ("United States", "Actor", "State"),
             ("NATO", "Actor", "InternationalOrganization"), ("United Nations", "Actor", "InternationalOrganization"),
@@ -27,7 +28,8 @@ def test_seed_entities(extractor):
             ("Russian Air Defense Forces", "Actor", "ArmedForce")} <= typed
     ministry = [e for e in out["entities"] if e["subtype"] == "GovernmentBody"]
     assert len(ministry) == 1
-    assert {"Ministry of Defense of the Russian Federation", "Russian defense ministry"} <= {m["text"] for m in ministry[0]["mentions"]}
+    surfaces = {m["text"] for m in ministry[0]["mentions"]}
+    assert {"Ministry of Defense of the Russian Federation", "Russian defense ministry"} <= surfaces
     ukraine = next(e for e in out["entities"] if e["label"] == "Ukraine")
     assert "Kyiv" in {m["text"] for m in ukraine["mentions"]}
     labels = {e["label"] for e in out["entities"]}

@@ -247,10 +247,9 @@ def find_entities(doc: Doc, catalog: Catalog) -> EntityIndex:
 
 def _add_defined_acronyms(doc: Doc, drafts: dict[str, _Draft], order: list[str], add) -> None:
     """"Rapid Support Forces (RSF)": later "RSF" tokens are the same entity."""
-    ent_at = {m[2]: d for d in drafts.values() for m in drafts[d.iri].mentions}
     defined: dict[str, _Draft] = {}
     for draft in list(drafts.values()):
-        for (_, _, tstart, tend) in list(draft.mentions):
+        for (_, _, _, tend) in list(draft.mentions):
             if tend + 2 < len(doc) and doc[tend].text == "(" and doc[tend + 2].text == ")":
                 acronym = doc[tend + 1].text
                 if acronym.isupper() and 2 <= len(acronym) <= 8:
@@ -262,7 +261,6 @@ def _add_defined_acronyms(doc: Doc, drafts: dict[str, _Draft], order: list[str],
         draft = defined.get(token.text)
         if draft and token.i not in covered:
             add(draft.iri, draft.label, draft.type, draft.subtype, draft.entry, (token.i, token.i + 1))
-    del ent_at
 
 
 def _add_surnames(doc: Doc, drafts: dict[str, _Draft], add) -> None:

@@ -134,8 +134,10 @@ def _object(token: Token) -> Token | None:
 
 def is_factual(token: Token, lex: TriggerLexicon, type_: str) -> bool:
     """False for negated, modal or hypothetical uses ("denied launching", "may have struck")."""
-    allowed = {"plan", "pledge", "promise", "commit", "agree", "announce", "intend", "decide", "approve",
-               "continue", "begin", "start"} if type_ in {"MilitaryAid", "Deployment"} else {"continue", "begin", "start"}
+    # A pledge or plan to deliver is itself the aid event; a plan to strike is not a strike.
+    allowed = {"continue", "begin", "start"}
+    if type_ in {"MilitaryAid", "Deployment"}:
+        allowed |= {"plan", "pledge", "promise", "commit", "agree", "announce", "intend", "decide", "approve"}
     for child in token.children:
         if child.dep_ == "neg" or (child.dep_ == "aux" and child.lower_ in _MODALS):
             return False

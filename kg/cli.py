@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kg.errors import KgError, UsageError
+from kg.evaluate import MATCHING_RULES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Turn conflict reporting into an RDF knowledge graph with evidence for every fact.")
@@ -273,6 +274,40 @@ def validate(store: str = StoreOption) -> None:
         return
     sys.stdout.write(report.text + "\n")
     raise typer.Exit(1)
+
+
+@app.command(name="eval", help="Score extraction against gold annotations (NN-slug.txt + NN-slug.gold.json) "
+             "and print precision/recall/F1 per layer, accuracies, and with -v the misses per article.\n\n"
+             "\b\nMatching rules:\n" + MATCHING_RULES)
+def eval_(directory: Path = typer.Argument(..., help="Folder of NN-slug.txt with NN-slug.gold.json."),
+          fmt: ExtractFormat = typer.Option(ExtractFormat.table, "--format", help="table or json."),
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="List misses and spurious items per article.")
+          ) -> None:
+    from kg.evaluate import ACCURACIES, LAYERS, evaluate
+
+    report = evaluate(directory)
+    if fmt is ExtractFormat.json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
+        return
+    table = Table("layer", "precision", "recall", "F1", "tp / predicted / gold", title=f"kg eval {directory}")
+    for key in LAYERS:
+        c = report.layers[key]
+        table.add_row(key, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", f"{c.tp} / {c.predicted} / {c.gold}")
+    console.print(table)
+    table = Table("accuracy", "value", "right / total")
+    for key in ACCURACIES:
+        a = report.accuracy[key]
+        table.add_row(key, f"{a.value:.3f}", f"{a.right} / {a.total}")
+    console.print(table)
+    if verbose:
+        for article in report.articles:
+            console.print(f"\n[bold]{escape(article.name)}[/bold]")
+            for error in article.errors:
+                console.print(f"  error: {escape(error)}")
+            for kind, items in (("miss", article.misses), ("spurious", article.spurious)):
+                for layer, entries in items.items():
+                    for entry in entries:
+                        console.print(f"  {kind} {layer}: {escape(entry)}")
 
 
 def main() -> None:

@@ -98,6 +98,8 @@ class Event:
     quantity: Quantity | None = None
     time: TimeExpression | None = None
     evidence: tuple[Mention, ...] = ()
+    # Told of "the drones" with no agent: a later detail of an occurrence reported before.
+    is_anaphoric: bool = False
 
     @property
     def count(self) -> int | None:

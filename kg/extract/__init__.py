@@ -32,7 +32,8 @@ class Extractor:
         art = article_iri(article)
         entities = find_entities(doc, self.catalog)
         events = find_events(doc, entities, self.catalog, article.published, self.triggers)
-        events = merge_events(events, entities, self.catalog, art)
+        headline_end = len(article.title) if article.title and article.text.startswith(article.title) else 0
+        events = merge_events(events, entities, self.catalog, art, headline_end)
         statements = find_statements(doc, entities, self.catalog, events, art, self.stances)
         sentences = tuple(sentence_mention(s) for s in doc.sents)
         extraction = Extraction(article=article, entities=entities.entities + self._unmentioned(entities, events),

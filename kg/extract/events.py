@@ -72,6 +72,11 @@ def trigger_type(token: Token, lex: TriggerLexicon) -> str | None:
         if token.tag_ not in {"VBN", "VBD", "VBG"}:
             return None
     lemma = token.lemma_.lower()
+    if lemma in lex.lexicon.get("munition_subject_verbs", []):
+        # "Five missiles landed near the vessel": munitions arriving are an attack.
+        subject = next((c for c in token.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+        if subject is not None and subject.lemma_.lower() in lex.munitions:
+            return "Attack"
     particle = _particle(token)
     if particle and (lemma, particle) in lex.phrasal:
         return lex.phrasal[(lemma, particle)]
@@ -110,6 +115,9 @@ def _aid_or_deployment(token: Token, obj: Token | None, lex: TriggerLexicon) -> 
         return "MilitaryAid" if token.lemma_ in {"commit", "contribute", "deliver"} and any(
             t.lemma_.lower() in military for t in token.subtree) else None
     words = {t.lemma_.lower() for t in obj.subtree}
+    for child in token.children:  # "supplying Russia with arms"
+        if child.dep_ == "prep" and child.lower_ == "with":
+            words |= {t.lemma_.lower() for t in child.subtree}
     if token.lemma_ == "send" and words & {"troop", "soldier", "force", "unit"}:
         return "Deployment"
     if words & military or obj.ent_type_ == "KG_WEAPON":
@@ -292,30 +300,56 @@ def _places(tokens: list[Token], entities: EntityIndex) -> list[str]:
     return list(seen)
 
 
-def _quantity(token: Token, type_: str, lex: TriggerLexicon) -> tuple[Quantity | None, Token | None]:
-    """The count of what the event is about, and the noun it counts."""
+def _counted_nouns(token: Token, type_: str, lex: TriggerLexicon) -> list[Token]:
+    """Nouns an event's count may be attached to: its object and subject (with their conjuncts),
+    "a total of four sailors", and the subject of a raising verb ("people are estimated to have died")."""
     nouns = lex.people if type_ == "Casualties" else lex.munitions
-    candidates = []
-    obj = _object(token)
-    if obj is not None:
-        candidates.append(obj)
+    candidates: list[Token] = []
     for child in token.children:
-        if child.dep_ in {"nsubj", "nsubjpass", "dobj", "attr"}:
+        if child.dep_ in {"dobj", "nsubj", "nsubjpass", "attr", "obj"}:
             candidates.append(child)
-        if child.dep_ == "prep":
+        if child.dep_ == "prep" and child.lower_ not in {"including", "of"}:
             candidates.extend(c for c in child.children if c.dep_ == "pobj")
+        if child.dep_ == "xcomp":
+            candidates.extend(c for c in child.children if c.dep_ == "dobj")
     if token.dep_ in {"acl", "amod", "relcl"}:
         candidates.append(token.head)
+    if token.dep_ == "xcomp":
+        candidates.extend(c for c in token.head.children if c.dep_ in {"nsubj", "nsubjpass"})
+    out: list[Token] = []
     for noun in candidates:
-        for conj in [noun, *noun.conjuncts]:
-            if conj.lemma_.lower() in nouns or conj.lower_ in nouns or conj.ent_type_ == "KG_WEAPON":
-                q = quantity_of(conj, lex.lexicon)
-                if q:
-                    if len([c for c in noun.conjuncts if quantity_of(c, lex.lexicon)]) and conj is noun:
-                        # separate counts for several weapon types and no total: no single count
-                        return None, noun
-                    return q, conj
-    return None, obj
+        for c in (noun, *noun.conjuncts):
+            out.append(c)
+            # "a total of four sailors", "dozens of drones"
+            out.extend(p for prep in c.children if prep.dep_ == "prep" and prep.lower_ == "of"
+                       for p in prep.children if p.dep_ == "pobj")
+    return [n for n in out if n.lemma_.lower() in nouns or n.lower_ in nouns or n.ent_type_ == "KG_WEAPON"
+            or n.like_num]
+
+
+def _quantity(token: Token, type_: str, lex: TriggerLexicon) -> tuple[Quantity | None, Token | None]:
+    """The count of what the event is about, and the noun it counts. Separate counts for several
+    kinds and no total ("two missiles and 15 drones") give no single count; "178 drones,
+    including 87 Shaheds" gives the total (the "including" part is a subset)."""
+    found: list[tuple[Quantity, Token]] = []
+    first_noun = None
+    for noun in _counted_nouns(token, type_, lex):
+        first_noun = first_noun or noun
+        if noun.like_num and noun.dep_ in {"dobj", "obj"}:
+            from kg.extract.quantities import parse_number
+            value = parse_number(noun.text)  # "the Netherlands has pledged 24"
+            q = Quantity(value=value, qualifier="exact", text=noun.text) if value is not None else None
+        else:
+            q = quantity_of(noun, lex.lexicon)
+        if q is not None and q.value is not None and all(q.value != f[0].value for f in found):
+            found.append((q, noun))
+        elif q is not None and q.value is None and not found:
+            found.append((q, noun))
+    if len([f for f in found if f[0].value is not None]) > 1:
+        return None, first_noun
+    if found:
+        return found[0]
+    return None, first_noun
 
 
 def find_events(doc: Doc, entities: EntityIndex, catalog: Catalog, published: str | None,
@@ -325,26 +359,95 @@ def find_events(doc: Doc, entities: EntityIndex, catalog: Catalog, published: st
     demonyms = _demonym_states(catalog)
     events: list[Event] = []
     for sent in doc.sents:
-        taken: set[int] = set()
-        for token in sent:
-            type_ = trigger_type(token, lex)
-            if type_ is None or token.i in taken or not is_factual(token, lex, type_):
+        verbs = {t.i: ty for t in sent if (ty := trigger_type(t, lex)) and is_factual(t, lex, ty)}
+        nouns = {t.i: ty for t in sent if t.i not in verbs and (ty := noun_trigger_type(t, lex))
+                 and is_factual(t, lex, ty)}
+        for i, type_ in {**verbs, **nouns}.items():
+            token = doc[i]
+            if _is_background(token, verbs):
                 continue
-            event = _build(token, type_, sent, entities, demonyms, published, lex)
-            if event is not None:
-                taken.add(token.i)
+            if i in nouns and not _noun_event_is_specific(token, entities):
+                continue
+            for event in _build_all(token, type_, sent, entities, demonyms, published, lex):
                 events.append(event)
-    return events
+    return _merge_within_sentences(events, entities, catalog)
+
+
+def noun_trigger_type(token: Token, lex: TriggerLexicon) -> str | None:
+    """Event nouns: "the ambush", "a drone attack ... on the ship", "the strikes by X"."""
+    if token.pos_ != "NOUN":
+        return None
+    lemma = token.lemma_.lower()
+    two = f"{token.doc[token.i - 1].lower_} {token.lower_}" if token.i else ""
+    return lex.nouns.get(two) or lex.nouns.get(lemma) or lex.nouns.get(token.lower_)
+
+
+def _is_background(token: Token, verbs: dict[int, str]) -> bool:
+    """A trigger that describes another event's participants is not an event of its own:
+    "Russia-launched drones", "the intercepted drones", "15 drones that Russia launched",
+    "a drone attack launched by the RSF struck ...", "the attack struck ..."."""
+    if token.dep_ in {"amod", "compound"} and token.pos_ != "NOUN":
+        return True
+    if token.i + 1 < len(token.doc) and token.i > 0 and token.doc[token.i - 1].text in {"-", "–"}:
+        return True
+    current = token
+    for _ in range(3):
+        head = current.head
+        if head is current:
+            return False
+        if head.i in verbs and head.i != token.i and current.dep_ in {
+                "nsubj", "nsubjpass", "dobj", "relcl", "acl", "pobj", "prep", "advcl", "xcomp", "conj"}:
+            # In a verb trigger's arguments: the verb's event covers it (merged below when the same type).
+            return current.dep_ not in {"advcl", "xcomp", "conj"} or token.pos_ == "NOUN"
+        if current.dep_ not in {"relcl", "acl", "pobj", "prep", "compound", "nsubj", "dobj", "nsubjpass"}:
+            return False
+        current = head
+    return False
+
+
+def _noun_event_is_specific(token: Token, entities: EntityIndex) -> bool:
+    """A noun names one occurrence when it is definite or counted and has a participant:
+    "the jihadist ambush", "an attack Monday on the ship", "a drone attack by the RSF"."""
+    if token.tag_ == "NNS" and not any(c.dep_ == "det" for c in token.children):
+        return False  # "drone strikes in recent weeks": habitual
+    for t in token.subtree:
+        if t.i != token.i and entities.at(t.i):
+            return True
+    return any(c.lower_ in {"jihadist", "militant", "rebel", "terrorist"} for c in token.children)
+
+
+def _build_all(token: Token, type_: str, sent: Span, entities: EntityIndex, demonyms: dict[str, str],
+               published: str | None, lex: TriggerLexicon) -> list[Event]:
+    """The event of a trigger, one per agent when agents are coordinated ("Norway and Belgium will
+    contribute jets": two donations)."""
+    event = _build(token, type_, sent, entities, demonyms, published, lex)
+    if event is None or event.agent is None:
+        return [event] if event else []
+    agents = [event.agent]
+    subject = next((c for c in token.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    if subject is not None:
+        for conj in subject.conjuncts:
+            iri = _entity_of_phrase(conj, entities)
+            if iri and entities.entity(iri).type == "Actor" and iri not in agents:
+                agents.append(iri)
+    return [event] + [replace(event, agent=a) for a in agents[1:]]
 
 
 def _build(token: Token, type_: str, sent: Span, entities: EntityIndex, demonyms: dict[str, str],
            published: str | None, lex: TriggerLexicon) -> Event | None:
     clause = _clause_tokens(token)
     agent = _agent(token, entities)
+    if agent is None and type_ == "Deployment":
+        # "The army and Wagner fighters were deployed in the area": the deployed force.
+        subject = next((c for c in token.children if c.dep_ == "nsubjpass"), None)
+        iri = _entity_of_phrase(subject, entities) if subject is not None else None
+        if iri and entities.entity(iri).type == "Actor":
+            agent = iri
     obj = _object(token)
     target = None
     if type_ == "Interception" and obj is not None:
-        target = _owner_of_munitions(obj, entities, demonyms, set())
+        for noun in (obj, *obj.conjuncts):
+            target = target or _owner_of_munitions(noun, entities, demonyms, set())
     elif type_ == "Interception" and token.dep_ in {"amod", "acl"}:
         target = _owner_of_munitions(token.head, entities, demonyms, set())
     elif type_ == "MilitaryAid":
@@ -380,20 +483,46 @@ def _build(token: Token, type_: str, sent: Span, entities: EntityIndex, demonyms
     weapons = _collect(clause, entities, "WeaponSystem")
     if type_ == "Attack" and target in weapons:
         weapons.remove(target)
-    places = _places(clause, entities)
+    places = [p for p in _places(clause, entities) if not _is_dateline(p, sent, entities)]
+    if not places:
+        # The place is often said once for the whole sentence ("explosions in Kyiv ... intercepted").
+        places = [p for p in _collect(list(sent), entities, "Place") if not _is_dateline(p, sent, entities)]
     if agent in places:
         places.remove(agent)
-    quantity, _ = _quantity(token, type_, lex)
+    quantity, counted = _quantity(token, type_, lex)
     if _is_headline(sent):
         agent, target, quantity = _headline_arguments(token, type_, sent, entities, demonyms, lex,
                                                       agent, target, quantity)
-    if agent is None and target is None and not weapons and not places and quantity is None:
+    if not weapons and counted is not None:
+        weapons = _weapon_from_context(counted, sent, entities, lex)
+    about_munitions = counted is not None and (counted.lemma_.lower() in lex.munitions
+                                                or counted.lemma_.lower() in lex.people)
+    if agent is None and target is None and not weapons and quantity is None and not about_munitions:
         return None  # nothing but a verb: too little to be a fact worth storing
     time = time_in(sent, token.i, published)
     sentence = sentence_mention(sent)
+    is_anaphoric = agent is None and counted is not None and quantity is None and any(
+        c.dep_ == "det" and c.lower_ in {"the", "these", "those"} for c in counted.children)
     return Event(id="", type=type_, sentence=sentence, trigger=token.text, agent=agent, target=target,
                  weapons=tuple(weapons), places=tuple(places), quantity=quantity, time=time,
-                 evidence=(sentence,))
+                 evidence=(sentence,), is_anaphoric=is_anaphoric)
+
+
+def _weapon_from_context(noun: Token, sent: Span, entities: EntityIndex, lex: TriggerLexicon) -> list[str]:
+    """"19 aircraft" after "F-16 fighter jets": the one named system of that kind named so far."""
+    subtypes = lex.lexicon.get("generic_weapon_nouns", {}).get(noun.lemma_.lower())
+    if not subtypes:
+        return []
+    named = {e.id for e in entities.entities if e.type == "WeaponSystem" and e.subtype in subtypes
+             and any(m.start < sent.end_char for m in e.mentions)}
+    return list(named) if len(named) == 1 else []
+
+
+def _is_dateline(iri: str, sent: Span, entities: EntityIndex) -> bool:
+    """"KYIV >>" opening a paragraph is where the report was filed, not where things happened."""
+    first = sent[0]
+    return entities.at(first.i) == iri and len(sent) > 2 and any(
+        t.text in {">>", ":", "(", "—", "-"} for t in sent[1:4]) and first.text.isupper()
 
 
 def _is_headline(sent: Span) -> bool:
@@ -480,14 +609,79 @@ def _better_time(a: TimeExpression | None, b: TimeExpression | None) -> TimeExpr
     return a
 
 
-def merge_events(events: list[Event], entities: EntityIndex, catalog: Catalog, article_iri: str) -> list[Event]:
-    """Fold reports of the same occurrence into one event and give every event its IRI."""
+def _merge_within_sentences(events: list[Event], entities: EntityIndex, catalog: Catalog) -> list[Event]:
+    """Triggers of one occurrence in one sentence ("committed to supplying", "launched drones ...,
+    targeting the base") are one event; different agents or counts stay apart ("Denmark ... 19,
+    while the Netherlands has pledged 24")."""
+    out: list[Event] = []
+    for event in events:
+        for i, existing in enumerate(out):
+            if (existing.sentence.start == event.sentence.start and existing.type == event.type
+                    and _compatible_actor(existing.agent, event.agent, entities, catalog)
+                    and (existing.agent is None or event.agent is None or existing.agent == event.agent)
+                    and _compatible_actor(existing.target, event.target, entities, catalog)
+                    and (existing.count is None or event.count is None or existing.count == event.count)):
+                out[i] = _merge(existing, event, entities, catalog)
+                break
+        else:
+            out.append(event)
+    return out
+
+
+def _continues(a: Event, b: Event, entities: EntityIndex, catalog: Catalog) -> bool:
+    """A later sentence about the same agent's same kind of act, with nothing that conflicts."""
+    if a.type != b.type or a.agent is None or a.agent != b.agent:
+        return False
+    if a.count is not None and b.count is not None and a.count != b.count:
+        return False
+    if a.places and b.places and not set(a.places) & set(b.places):
+        return False
+    return _compatible_actor(a.target, b.target, entities, catalog)
+
+
+def merge_events(events: list[Event], entities: EntityIndex, catalog: Catalog, article_iri: str,
+                 headline_end: int = 0) -> list[Event]:
+    """Fold reports of the same occurrence into one event and give every event its IRI.
+
+    A headline summarises the lead: its event joins the first body event of the same type whose
+    participants agree, even when the headline rounds or totals the count."""
+    ordered = sorted(events, key=lambda e: e.sentence.start)
+    headline = [e for e in ordered if e.sentence.end <= headline_end]
     merged: list[Event] = []
-    for event in sorted(events, key=lambda e: e.sentence.start):
+    for event in (e for e in ordered if e.sentence.end > headline_end):
+        earlier = [i for i, e in enumerate(merged) if e.type == event.type]
+        if event.is_anaphoric and earlier:
+            # "the drones being intercepted ... over the Kursk and Belgorod regions": the last one told.
+            i = earlier[-1]
+            merged[i] = _merge(merged[i], event, entities, catalog)
+            continue
         for i, existing in enumerate(merged):
-            if _same_occurrence(existing, event, entities, catalog):
+            if _same_occurrence(existing, event, entities, catalog) or _continues(existing, event, entities, catalog):
                 merged[i] = _merge(existing, event, entities, catalog)
                 break
         else:
             merged.append(event)
+    for event in headline:
+        for i, existing in enumerate(merged):
+            if existing.type == event.type and _compatible_actor(existing.agent, event.agent, entities, catalog) \
+                    and _compatible_actor(existing.target, event.target, entities, catalog):
+                merged[i] = replace(_merge(existing, event, entities, catalog), quantity=existing.quantity
+                                    or event.quantity, sentence=event.sentence)
+                break
+        else:
+            merged.append(event)
+    merged = _recipients_from_context(sorted(merged, key=lambda e: e.sentence.start))
     return [replace(e, id=f"{article_iri}/event/{n}") for n, e in enumerate(merged, start=1)]
+
+
+def _recipients_from_context(events: list[Event]) -> list[Event]:
+    """Aid with no recipient named goes to the recipient of the article's previous aid event
+    ("Ukraine received F-16s ... Denmark has committed to supplying 19 aircraft")."""
+    out, recipient = [], None
+    for event in events:
+        if event.type == "MilitaryAid":
+            if event.target is None and recipient is not None and recipient != event.agent:
+                event = replace(event, target=recipient)
+            recipient = event.target or recipient
+        out.append(event)
+    return out

@@ -213,9 +213,9 @@ def find_entities(doc: Doc, catalog: Catalog) -> EntityIndex:
                 entry = capitals[entry.key]
             elif entry.region and (_followed_by_region_word(span) or _preceded_by_region_of(span)):
                 entry = catalog.get(entry.region) or entry
-            if entry.type == "Actor" and entry.subtype in {"ArmedForce", "State"} and _is_modifier_phrase(span) \
-                    and len(span) > 1:
-                continue
+            if entry.type == "Actor" and entry.subtype in {"ArmedForce", "State"} and len(span) > 1 \
+                    and fold(span[0].text) in demonyms and _is_modifier_phrase(span):
+                continue  # "Ukrainian military installations": an adjective phrase, not the army
             add_entry(entry, span)
             continue
         if span.sent.start in title_case:

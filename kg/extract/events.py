@@ -177,7 +177,7 @@ def _clause_tokens(token: Token) -> list[Token]:
         t = stack.pop()
         out.append(t)
         for child in t.children:
-            if child.dep_ in _SUBORDINATE and child.pos_ in {"VERB", "AUX"} and child is not token:
+            if child.dep_ in _SUBORDINATE and child.pos_ in {"VERB", "AUX"} and child.i != token.i:
                 if child.dep_ == "relcl":
                     out.extend([child] + [c for c in child.children if c.dep_ in {"nsubj"}])
                 continue
@@ -191,7 +191,7 @@ def _entity_of_phrase(token: Token, entities: EntityIndex) -> str | None:
     if iri:
         return iri
     for t in token.subtree:
-        if t.dep_ in {"compound", "poss", "amod", "nmod", "pobj", "appos"} or t is token:
+        if t.dep_ in {"compound", "poss", "amod", "nmod", "pobj", "appos"} or t.i == token.i:
             iri = entities.at(t.i)
             if iri:
                 return iri
@@ -263,7 +263,7 @@ def _agent(token: Token, entities: EntityIndex) -> str | None:
         return _agent(token.head, entities)
     # "the United States announced plans to deliver ...": the planner delivers.
     head = token.head
-    if token.dep_ in {"xcomp", "acl", "advcl"} and head is not token:
+    if token.dep_ in {"xcomp", "acl", "advcl"} and head.i != token.i:
         if head.pos_ in {"NOUN"} and head.dep_ in {"dobj", "pobj"}:
             head = head.head
         if head.pos_ in {"VERB", "AUX"}:
@@ -292,7 +292,7 @@ def _places(tokens: list[Token], entities: EntityIndex) -> list[str]:
             seen.setdefault(iri, None)
         elif entity.subtype == "State":
             head = t.head
-            while head.dep_ in {"compound", "conj", "amod", "poss"} and head.head is not head:
+            while head.dep_ in {"compound", "conj", "amod", "poss"} and head.head.i != head.i:
                 head = head.head
             if t.dep_ == "pobj" and t.head.lower_ in _LOCATIVE or (head.dep_ == "pobj" and head.head.lower_ in _LOCATIVE
                                                                   and t.dep_ in {"compound", "poss", "amod"}):
@@ -393,7 +393,7 @@ def _is_background(token: Token, verbs: dict[int, str]) -> bool:
     current = token
     for _ in range(3):
         head = current.head
-        if head is current:
+        if head.i == current.i:
             return False
         if head.i in verbs and head.i != token.i and current.dep_ in {
                 "nsubj", "nsubjpass", "dobj", "relcl", "acl", "pobj", "prep", "advcl", "xcomp", "conj"}:

@@ -18,6 +18,7 @@ as speaker and the interception in ``about``. Rules, per sentence:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from spacy.tokens import Doc, Span, Token
@@ -42,6 +43,7 @@ class StanceLexicon:
     generic: frozenset[str]
     accusation_cues: tuple[str, ...]
     concern_cues: tuple[str, ...]
+    hedge_patterns: tuple[re.Pattern, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -61,7 +63,8 @@ class StanceLexicon:
                    hedge_phrases=tuple(hedges.get("phrases", [])),
                    generic=frozenset(lex.get("generic_speakers", [])),
                    accusation_cues=tuple(lex.get("accusation_cues", [])),
-                   concern_cues=tuple(lex.get("concern_cues", [])), extra=lex)
+                   concern_cues=tuple(lex.get("concern_cues", [])),
+                   hedge_patterns=tuple(re.compile(p) for p in hedges.get("patterns", [])), extra=lex)
 
 
 @dataclass
@@ -87,14 +90,20 @@ def _phrase_stance(token: Token, lex: StanceLexicon) -> tuple[str, str] | None:
     return None
 
 
+_HYPOTHETICAL_MARKS = {"before", "until", "if", "unless", "once", "whether"}
+
+
 def _is_non_utterance(token: Token) -> bool:
-    """"has not commented", "declined to confirm", "has yet to issue a statement confirming"."""
+    """"has not commented", "declined to confirm", "has yet to issue a statement confirming",
+    "before they acknowledge an assault" (a possible, not an actual, utterance)."""
     if any(c.dep_ == "neg" for c in token.children):
+        return True
+    if token.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in _HYPOTHETICAL_MARKS for c in token.children):
         return True
     current = token
     for _ in range(3):
         head = current.head
-        if head is current:
+        if head.i == current.i:
             break
         if current.dep_ in {"xcomp", "acl", "advcl", "pcomp", "ccomp"} and (
                 head.lemma_.lower() in _NON_UTTERANCE_HEADS or any(c.dep_ == "neg" for c in head.children)
@@ -148,6 +157,17 @@ def _resolve_speakers(head: Token | None, entities: EntityIndex, lex: StanceLexi
         return [None], None
     text = " ".join(t.text for t in head.subtree)
     if head.lower_ in _PRONOUNS:
+        verb = head.head
+        # "Ukraine's air defense shot down ..., it said": "it" is who the reported clause is about.
+        if head.lower_ in {"it", "they"} and verb.i > 0:
+            reported = next((c for c in verb.children if c.dep_ == "ccomp" and c.i < verb.i), None)
+            if reported is None and verb.dep_ in {"parataxis", "ccomp"} and verb.head.i < verb.i:
+                reported = verb.head
+            if reported is not None:
+                subject = next((c for c in reported.children if c.dep_ == "nsubj"), None)
+                iri = _entity_near_head(subject, entities) if subject is not None else None
+                if iri and entities.entity(iri).type == "Actor":
+                    return [iri], head.text
         return [previous], head.text
     speakers: list[str | None] = []
     for conj in [head, *head.conjuncts]:
@@ -161,14 +181,16 @@ def _resolve_speakers(head: Token | None, entities: EntityIndex, lex: StanceLexi
 
 
 def _content(token: Token) -> Span | None:
+    """What is reported: the clausal complement, else everything the verb governs to its right
+    ("described the situation in Sudan as the world's largest crisis")."""
     for child in token.children:
         if child.dep_ in {"ccomp", "xcomp"}:
             sub = list(child.subtree)
             return token.doc[sub[0].i: sub[-1].i + 1]
-    for child in token.children:
-        if child.dep_ in {"dobj", "prep"} and child.lower_ not in {"in", "on", "during", "at"}:
-            sub = list(child.subtree)
-            return token.doc[sub[0].i: sub[-1].i + 1]
+    right = [c for c in token.children if c.i > token.i and c.dep_ not in {"punct", "cc", "conj", "advcl"}
+             and not (c.dep_ == "prep" and c.lower_ in {"in", "on", "during", "at", "after", "before"})]
+    if right:
+        return token.doc[right[0].left_edge.i: right[-1].right_edge.i + 1]
     if token.dep_ in {"ccomp", "parataxis"} and token.head.pos_ in {"VERB", "AUX"}:
         head = token.head
         left = [t for t in head.subtree if t.i < token.i and not (token.left_edge.i <= t.i <= token.right_edge.i)]
@@ -260,6 +282,10 @@ def _hedges(sent: Span, cand: _Candidate, lex: StanceLexicon) -> list[str]:
     for phrase in lex.hedge_phrases:
         if phrase in lowered:
             cues.append(phrase)
+    for pattern in lex.hedge_patterns:
+        match = pattern.search(lowered)
+        if match:
+            cues.append(match.group(0))
     return list(dict.fromkeys(cues))
 
 
@@ -267,11 +293,11 @@ def _nested_in(inner: Token, outer: Token) -> bool:
     """Is ``inner`` within the reported content of ``outer`` (not in a relative clause)?"""
     current = inner
     for _ in range(6):
-        if current is outer:
+        if current.i == outer.i:
             return True
-        if current.dep_ in {"relcl", "acl", "appos"} and current.head is not outer:
+        if current.dep_ in {"relcl", "acl", "appos"} and current.head.i != outer.i:
             return False
-        if current.head is current:
+        if current.head.i == current.i:
             return False
         current = current.head
     return False
@@ -279,7 +305,7 @@ def _nested_in(inner: Token, outer: Token) -> bool:
 
 def _parenthetical(a: Token, b: Token) -> bool:
     """"..., Jiji Press reported": one verb is a parenthetical attached to the other."""
-    return (a.dep_ in {"parataxis", "ccomp"} and a.head is b) or (b.dep_ in {"parataxis", "ccomp"} and b.head is a)
+    return (a.dep_ in {"parataxis", "ccomp"} and a.head.i == b.i) or (b.dep_ in {"parataxis", "ccomp"} and b.head.i == a.i)
 
 
 def _stance_from_content(cand: _Candidate, entities: EntityIndex, lex: StanceLexicon,
@@ -294,11 +320,16 @@ def _stance_from_content(cand: _Candidate, entities: EntityIndex, lex: StanceLex
     text = cand.content.text.lower()
     adversaries = [iri for iri in entities.in_span(cand.content.start, cand.content.end)
                    if iri != speaker and entities.entity(iri).type == "Actor"]
-    if adversaries and any(cue in text for cue in lex.accusation_cues):
+    if adversaries and _has_cue(text, lex.accusation_cues):
         return "accuse"
-    if any(cue in text for cue in lex.concern_cues):
+    if _has_cue(text, lex.concern_cues):
         return "concern"
     return cand.stance
+
+
+def _has_cue(text: str, cues: tuple[str, ...]) -> bool:
+    """Whole-word cues: "dire" must not fire inside "direct"."""
+    return any(re.search(rf"\b{re.escape(cue)}\w{{0,3}}\b", text) for cue in cues)
 
 
 def find_statements(doc: Doc, entities: EntityIndex, catalog: Catalog, events: list[Event],

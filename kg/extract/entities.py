@@ -165,6 +165,32 @@ def _place_subtype(span: Span) -> str:
     return "City"
 
 
+_SHIP_PREFIXES = {"mv", "m/v", "msc", "uss", "hms", "ins", "mt", "m/t", "ss", "hmcs", "hmas", "fs", "ns", "rfs"}
+_SHIP_NOUNS = {"ship", "vessel", "tanker", "carrier", "freighter", "destroyer", "frigate", "cruiser", "corvette",
+               "submarine", "boat", "ferry", "warship", "bulker", "trawler"}
+_TITLES = {"brig", "gen", "col", "lt", "maj", "capt", "sgt", "adm", "cmdr", "mr", "mrs", "ms", "dr", "gov",
+           "sen", "rep", "pres", "prof", "brig.", "gen.", "col.", "lt.", "maj.", "capt.", "sgt.", "adm.", "mr.",
+           "mrs.", "ms.", "dr.", "gov.", "sen.", "rep.", "prof.", "general", "colonel", "major", "captain"}
+
+
+def _is_ship_name(span: Span) -> bool:
+    """Named vessels: "MSC Sarah V", "USS Carney", "the container ship Galaxy Leader"."""
+    if span.label_ not in {"PERSON", "ORG", "PRODUCT", "FAC", "WORK_OF_ART", "GPE"}:
+        return False
+    if span[0].lower_ in _SHIP_PREFIXES and len(span) > 1:
+        return True
+    before = span.doc[span.start - 1] if span.start else None
+    return before is not None and before.lower_ in _SHIP_NOUNS and span.label_ in {"PERSON", "PRODUCT", "WORK_OF_ART"}
+
+
+def _without_titles(span: Span) -> Span | None:
+    """"Brig. Gen. Yahya Saree" -> "Yahya Saree"; a title alone is no name."""
+    start = span.start
+    while start < span.end and (span.doc[start].lower_ in _TITLES or span.doc[start].text == "."):
+        start += 1
+    return span.doc[start:span.end] if start < span.end else None
+
+
 def _clean_label(span: Span) -> str:
     text = span.text.strip()
     text = re.sub(r"^(the|The)\s+", "", text)
@@ -194,6 +220,8 @@ def find_entities(doc: Doc, catalog: Catalog) -> EntityIndex:
             sp = doc[tstart:tend]
         else:
             sp = span
+        if len(sp) > 1 and sp[0].lower_ == "the" and not label.lower().startswith("the "):
+            sp = sp[1:]  # "the Netherlands parliament": the article is not part of the name
         if iri not in drafts:
             drafts[iri] = _Draft(iri, label, type_, subtype, entry, [])
             order.append(iri)
@@ -223,9 +251,14 @@ def find_entities(doc: Doc, catalog: Catalog) -> EntityIndex:
         text = _clean_label(span)
         if not text or not any(c.isalpha() for c in text) or fold(text) in demonyms:
             continue  # "Ukrainian" mislabelled as a place is an adjective, not an entity
-        if label == "PERSON":
-            if len(span) == 1 and not span.text[0].isupper():
-                continue
+        if _is_ship_name(span):
+            name = text.rstrip(".")
+            add(entity_iri("WeaponSystem", slug(name)), name, "WeaponSystem", "Ship", None, span)
+        elif label == "PERSON":
+            span = _without_titles(span)
+            if span is None or not all(t.text[:1].isupper() for t in span if t.is_alpha):
+                continue  # "siren sounded": not a name
+            text = _clean_label(span)
             add(entity_iri("Actor", slug(text)), text, "Actor", "Person", None, span)
         elif label == "ORG":
             subtype = _org_subtype(span)
@@ -239,10 +272,32 @@ def find_entities(doc: Doc, catalog: Catalog) -> EntityIndex:
                 subtype = "Region"
             add(entity_iri("Place", slug(text)), text, "Place", subtype, None, span)
 
+    _add_named_facilities(doc, drafts, add)
     _add_defined_acronyms(doc, drafts, order, add)
     _add_surnames(doc, drafts, add)
     _add_short_references(doc, catalog, drafts, order, add)
     return _finish(doc, drafts, order)
+
+
+_FACILITY_HEADS = {"base", "airbase", "airport", "airfield", "plant", "refinery", "dam", "bridge", "port",
+                   "depot", "terminal", "station", "complex"}
+
+
+def _add_named_facilities(doc: Doc, drafts: dict[str, _Draft], add) -> None:
+    """Capitalised names ending in a facility word: "Osman Digna Air Base", "Kakhovka Dam"."""
+    covered = {i for d in drafts.values() for (_, _, s, e) in d.mentions for i in range(s, e)}
+    for token in doc:
+        if token.lower_ not in _FACILITY_HEADS or not token.text[:1].isupper() or token.i in covered:
+            continue
+        start = token.i
+        while start > 0 and doc[start - 1].text[:1].isupper() and doc[start - 1].is_alpha \
+                and doc[start - 1].i not in covered and not doc[start - 1].is_sent_start:
+            start -= 1
+        if token.i - start >= 1:
+            span = doc[start: token.i + 1]
+            name = span.text
+            add(entity_iri("Place", slug(name)), name, "Place", "Facility", None, span)
+            covered.update(range(start, token.i + 1))
 
 
 def _add_defined_acronyms(doc: Doc, drafts: dict[str, _Draft], order: list[str], add) -> None:

@@ -90,6 +90,7 @@ def _phrase_stance(token: Token, lex: StanceLexicon) -> tuple[str, str] | None:
     return None
 
 
+_MODALS = {"would", "could", "might", "may", "will", "should"}
 _HYPOTHETICAL_MARKS = {"before", "until", "if", "unless", "once", "whether"}
 
 
@@ -100,6 +101,8 @@ def _is_non_utterance(token: Token) -> bool:
         return True
     if token.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in _HYPOTHETICAL_MARKS for c in token.children):
         return True
+    if any(c.dep_ == "aux" and c.lower_ in _MODALS for c in token.children):
+        return True  # "Tokyo would press Tehran": a prediction inside someone else's report
     current = token
     for _ in range(3):
         head = current.head
@@ -202,6 +205,7 @@ def _content(token: Token) -> Span | None:
 def _find_candidates(sent: Span, entities: EntityIndex, lex: StanceLexicon,
                      previous: str | None) -> list[_Candidate]:
     out: list[_Candidate] = []
+    last_speakers: list[str | None] | None = None
     for token in sent:
         lemma = token.lemma_.lower()
         phrase = _phrase_stance(token, lex) if token.pos_ in {"VERB", "NOUN"} else None
@@ -212,10 +216,16 @@ def _find_candidates(sent: Span, entities: EntityIndex, lex: StanceLexicon,
             if token.tag_ == "VBN" and any(c.dep_ == "auxpass" for c in token.children) and not any(
                     c.dep_ == "agent" for c in token.children):
                 continue  # "explosions were reported": no one is said to speak
+            own_subject = any(c.dep_ in {"nsubj", "agent"} for c in token.children)
+            if token.tag_ == "VBG" and not own_subject and last_speakers is not None:
+                # "X told reporters ..., denying ...": the participle's speaker is X.
+                out.append(_Candidate(token, verb, stance, list(last_speakers), None, _content(token)))
+                continue
             head = _speaker_tokens(token)
             if head is None and token.dep_ not in {"parataxis", "ccomp", "advcl", "conj"}:
                 continue
             speakers, text = _resolve_speakers(head, entities, lex, previous)
+            last_speakers = speakers or last_speakers
             if not speakers:
                 continue
             out.append(_Candidate(token, verb, stance, speakers, text, _content(token)))
@@ -305,7 +315,10 @@ def _nested_in(inner: Token, outer: Token) -> bool:
 
 def _parenthetical(a: Token, b: Token) -> bool:
     """"..., Jiji Press reported": one verb is a parenthetical attached to the other."""
-    return (a.dep_ in {"parataxis", "ccomp"} and a.head.i == b.i) or (b.dep_ in {"parataxis", "ccomp"} and b.head.i == a.i)
+    def attached(x: Token, y: Token) -> bool:
+        return x.dep_ in {"parataxis", "ccomp"} and x.head.i == y.i
+
+    return attached(a, b) or attached(b, a)
 
 
 def _stance_from_content(cand: _Candidate, entities: EntityIndex, lex: StanceLexicon,

@@ -120,7 +120,7 @@ def _aid_or_deployment(token: Token, obj: Token | None, lex: TriggerLexicon) -> 
             words |= {t.lemma_.lower() for t in child.subtree}
     if token.lemma_ == "send" and words & {"troop", "soldier", "force", "unit"}:
         return "Deployment"
-    if words & military or obj.ent_type_ == "KG_WEAPON":
+    if words & military or words & lex.munitions or obj.ent_type_ == "KG_WEAPON":
         return "MilitaryAid"
     return None
 

@@ -90,6 +90,7 @@ def _phrase_stance(token: Token, lex: StanceLexicon) -> tuple[str, str] | None:
     return None
 
 
+_RELAY_VERBS = {"report", "cite", "quote", "publish"}
 _MODALS = {"would", "could", "might", "may", "will", "should"}
 _HYPOTHETICAL_MARKS = {"before", "until", "if", "unless", "once", "whether"}
 
@@ -342,7 +343,7 @@ def _stance_from_content(cand: _Candidate, entities: EntityIndex, lex: StanceLex
 
 def _has_cue(text: str, cues: tuple[str, ...]) -> bool:
     """Whole-word cues: "dire" must not fire inside "direct"."""
-    return any(re.search(rf"\b{re.escape(cue)}\w{{0,3}}\b", text) for cue in cues)
+    return any(re.search(rf"\b{re.escape(cue)}(?:s|es|d|ed|ly|ing)?\b", text) for cue in cues)
 
 
 def find_statements(doc: Doc, entities: EntityIndex, catalog: Catalog, events: list[Event],
@@ -374,15 +375,16 @@ def _combine(sent: Span, candidates: list[_Candidate], entities: EntityIndex, le
     """Fold one sentence's reporting verbs into statements (nested attribution, same speaker)."""
     if not candidates:
         return []
-    named = [c for c in candidates if any(s is not None for s in c.speakers)]
-    pool = named or candidates[:1]
-    relayed: list[str] = []
-    if named:
-        media = [c for c in named if all(entities.entity(s).subtype == "MediaOutlet" for s in c.speakers if s)]
-        others = [c for c in named if c not in media]
-        if others and media:
-            relayed = [s for c in media for s in c.speakers if s and c.stance == "assert"]
-            pool = others + [c for c in media if c.stance != "assert"]
+    # A news outlet "reporting" what someone else said relays it: the original speaker speaks,
+    # even when unnamed ("the minister ... denying ..., Anadolu reported").
+    media = [c for c in candidates if c.verb in _RELAY_VERBS and c.speakers and all(
+        s is not None and entities.entity(s).subtype == "MediaOutlet" for s in c.speakers)]
+    relays = [m for m in media if any(c is not m and (_nested_in(c.token, m.token) or _parenthetical(c.token, m.token))
+                                      for c in candidates)]
+    rest = [c for c in candidates if c not in relays]
+    relayed = [s for m in relays for s in m.speakers if s]
+    named = [c for c in rest if any(s is not None for s in c.speakers)]
+    pool = named or rest
     # Nested or parenthetical reporting verbs: the outer speaker speaks, the inner is cited.
     groups: list[list[_Candidate]] = []
     for cand in sorted(pool, key=lambda c: c.token.i):

@@ -67,3 +67,20 @@ def test_entities_checked_wikidata_ids_only(extract_text):
     ex, _ = extract_text("Russia and Ukraine traded accusations.")
     entities = _by_label(ex)
     assert entities["Russia"].wikidata == "Q159" and entities["Ukraine"].wikidata == "Q212"
+
+
+def test_entities_titles_are_not_part_of_a_name(extract_text):
+    ex, _ = extract_text("Spokesman Brig. Gen. Ahmed Rahimi said the unit had withdrawn.")
+    people = [e.label for e in ex.entities if e.subtype == "Person"]
+    assert people == ["Ahmed Rahimi"]
+
+
+def test_entities_named_facility(extract_text):
+    ex, _ = extract_text("Drones struck the Khmeimim Air Base overnight, officials said.")
+    assert any(e.subtype == "Facility" and "Air Base" in e.label for e in ex.entities)
+
+
+def test_entities_leading_article_is_not_part_of_the_mention(extract_text):
+    ex, _ = extract_text("Aid from the United States arrived on Monday.")
+    us = next(e for e in ex.entities if e.label == "United States")
+    assert [m.text for m in us.mentions] == ["United States"]

@@ -75,3 +75,38 @@ def test_statements_link_to_the_event_they_report(extract_text):
     ex, _ = extract_text("Ukraine said it shot down 12 Russian drones over the Kyiv region.")
     interception = next(e for e in ex.events if e.type == "Interception")
     assert any(interception.id in s.about for s in ex.statements)
+
+
+def test_statements_nested_attribution_keeps_every_link(extract_text):
+    statements, labels = _statements(extract_text, "Kyiv said, citing the Ukrainian air force, that 11 drones "
+                                                   "were shot down, Reuters reported.")
+    assert len(statements) == 1
+    st = statements[0]
+    assert labels.get(st.speaker) == "Ukraine"
+    assert {labels.get(s) for s in st.sources} >= {"Reuters"}
+
+
+def test_statements_participle_shares_the_speaker(extract_text):
+    statements, labels = _statements(extract_text, "The minister told reporters in Ankara that talks went well, "
+                                                   "denying Turkey had sent drones to Russia, Anadolu reported.")
+    assert [s.stance for s in statements] == ["deny"]
+
+
+@pytest.mark.parametrize("text", [
+    "Bloomberg reported the delivery, but Kyiv has not yet confirmed it.",
+    "The toll is not yet clear, the governor said.",
+    "CNN, citing unnamed defense officials, said the jets had arrived.",
+])
+def test_statements_unconfirmed_reports_are_hedged(extract_text, text):
+    statements, _ = _statements(extract_text, text)
+    assert statements and any(s.hedged for s in statements)
+
+
+def test_statements_prediction_inside_a_report_is_not_an_utterance(extract_text):
+    statements, labels = _statements(extract_text, "Reports said Berlin would urge Moscow to halt the attacks.")
+    assert [labels.get(s.speaker) for s in statements] == [None]
+
+
+def test_statements_concern_cue_is_a_whole_word(extract_text):
+    statements, _ = _statements(extract_text, "The governor reported no direct hits on the city.")
+    assert [s.stance for s in statements] == ["assert"]

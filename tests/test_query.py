@@ -35,8 +35,23 @@ def test_query_every_canned_query_has_a_header_and_runs(store):
 
 def test_query_contradictions_finds_accusation_and_denial(store):
     result = q.run(store, q.canned_queries()["contradictions"])
-    rows = [[q.term_text(t) for t in row] for row in result.rows]
-    assert any(r[0] == "Russia" and r[1] == "accuse" and r[2] == "Ukraine" for r in rows)
+    rows = [dict(zip(result.variables, (q.term_text(t) for t in row), strict=True)) for row in result.rows]
+    assert any(r["speaker1"] == "Russia" and r["stance1"] == "accuse" and r["speaker2"] == "Ukraine"
+               and r["stance2"] == "deny" for r in rows)
+
+
+def test_query_contradictions_links_the_same_event_across_sources(tmp_path, extractor):
+    s = GraphStore(tmp_path / "store")
+    reports = [("Kyiv said its air defenses shot down 11 drones over the Odesa region.", "kyiv"),
+               ("Moscow said Russian air defenses shot down 17 drones over the Odesa region.", "moscow")]
+    for text, key in reports:
+        s.replace_article(extractor.extract(make_article(text, title=key, url=f"https://example.org/{key}")))
+    result = q.run(s, q.canned_queries()["contradictions"])
+    rows = [dict(zip(result.variables, (q.term_text(t) for t in row), strict=True)) for row in result.rows]
+    counts = [r for r in rows if "counts differ" in r["conflict"]]
+    assert len(counts) == 1
+    assert {counts[0]["speaker1"], counts[0]["speaker2"]} == {"Ukraine", "Russia"}
+    assert {counts[0]["headline1"], counts[0]["headline2"]} == {"kyiv", "moscow"}
 
 
 def test_query_evidence_by_label_or_alias(store):

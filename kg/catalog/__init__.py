@@ -86,7 +86,7 @@ class Catalog:
         return chain
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available
     """A YAML loader that records the line of every mapping, for error messages."""
 
 
@@ -101,6 +101,8 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of a name ("Ménaka" -> "menaka"), with one apostrophe."""
+    if text.isascii():
+        return text.casefold()
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

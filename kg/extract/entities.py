@@ -192,7 +192,11 @@ def _without_titles(span: Span) -> Span | None:
 
 
 def _clean_label(span: Span) -> str:
+    """A label for an uncatalogued name; "KYIV"-style capitals become "Kyiv" so that one IRI
+    (made from the label) never carries two labels that differ only in case."""
     text = span.text.strip()
+    if text.isupper() and len(text) > 4:
+        text = text.title()
     text = re.sub(r"^(the|The)\s+", "", text)
     text = re.sub(r"['\u2019]s$", "", text)
     return " ".join(text.split())

@@ -402,6 +402,10 @@ def _combine(sent: Span, candidates: list[_Candidate], entities: EntityIndex, le
         # The speaker: the first named, non-media speaker of the group.
         lead = next((c for c in group if any(s for s in c.speakers)), group[0])
         cited = [s for c in group if c is not lead for s in c.speakers if s and s not in lead.speakers]
+        # "..., citing the air force, ...": whom the speaker cites is a source, not a speaker.
+        cited += [iri for c in group if c.verb in {"cite", "quote"} and c.content is not None
+                  for iri in entities.in_span(c.content.start, c.content.end)
+                  if entities.entity(iri).type == "Actor" and iri not in lead.speakers]
         stance = max((c.stance for c in group), key=lambda s: _STRENGTH[s])
         content_span = next((c.content for c in group if c.content is not None), None)
         cues: list[str] = []

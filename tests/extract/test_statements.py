@@ -83,7 +83,7 @@ def test_statements_nested_attribution_keeps_every_link(extract_text):
     assert len(statements) == 1
     st = statements[0]
     assert labels.get(st.speaker) == "Ukraine"
-    assert {labels.get(s) for s in st.sources} >= {"Reuters"}
+    assert {labels.get(s) for s in st.sources} == {"Reuters", "Ukrainian Air Force"}
 
 
 def test_statements_participle_shares_the_speaker(extract_text):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from enum import Enum
 from pathlib import Path
 
@@ -59,43 +58,32 @@ def _progress():
 
 @app.command()
 def build(paths: list[str] = typer.Argument(..., help="Files, directories (recursive), globs, or - for stdin."),
+          workers: int = typer.Option(1, "--workers", "-j", min=1, help="Extraction processes (one model each)."),
+          force: bool = typer.Option(False, "--force", help="Rebuild articles even when they are current."),
           store: str = StoreOption) -> None:
     """Read articles, extract entities, events and statements, and write each article's graph.
 
     Formats: .txt (optional Title:/Source:/Published:/URL: header), .md, .html, .jsonl (one article
     per line: text, and optional title, url, published, source, id). Building an article again
-    replaces its graph. A bad input is reported with its file and line; the rest goes on (exit 1).
+    replaces its graph; an article whose text and pipeline are unchanged is skipped (--force rebuilds).
+    A bad input is reported with its file and line; the rest goes on (exit 1).
     """
-    from kg.errors import InputError
-    from kg.extract import Extractor
-    from kg.ingest import iter_articles
+    from kg.build import build as build_store
     from kg.store import GraphStore
 
-    started = time.perf_counter()
     graph_store = GraphStore(store)
-    extractor = Extractor()
-    failures: list[InputError] = []
-    written = quads = 0
-
-    def articles():
-        for item in iter_articles(paths):
-            if isinstance(item, InputError):
-                failures.append(item)
-                err_console.print(f"error: {item}", markup=False)
-            else:
-                yield item
-
     with _progress() as progress:
         task = progress.add_task("building", total=None)
-        for extraction in extractor.extract_many(articles()):
-            quads += graph_store.replace_article(extraction)
-            written += 1
+
+        def written(extraction) -> None:
             progress.update(task, advance=1, description=escape(extraction.article.path or extraction.article.id)[-60:])
-    graph_store.flush()
-    elapsed = time.perf_counter() - started
-    err_console.print(f"built {written} article(s), {quads} article quads, into {store} "
-                      f"in {elapsed:.1f}s; {len(failures)} input(s) failed", markup=False)
-    if failures:
+
+        report = build_store(paths, graph_store, workers=workers, force=force, on_written=written,
+                             on_error=lambda error: err_console.print(f"error: {error}", markup=False))
+    err_console.print(f"built {report.written} article(s) ({report.quads} article quads), skipped "
+                      f"{report.skipped} unchanged, into {store} in {report.seconds:.1f}s; "
+                      f"{len(report.failures)} input(s) failed", markup=False)
+    if report.failures:
         raise typer.Exit(1)
 
 

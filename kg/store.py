@@ -7,6 +7,7 @@ input twice leaves the same quads. Entity descriptions go to the shared entity g
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections import Counter
 from pathlib import Path
@@ -14,9 +15,12 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import StoreError
-from kg.model import Extraction
-from kg.rdf import ENTITY_GRAPH, ONTOLOGY_IRI, PREFIXES, SCHEMA, article_iri, to_quads
+from kg.model import Article, Extraction
+from kg.rdf import ENTITY_GRAPH, ID, ONTOLOGY_IRI, PREFIXES, PROV, SCHEMA, article_iri, to_quads
 
+_GENERATED_BY = ox.NamedNode(PROV + "wasGeneratedBy")
+_CONTENT_HASH = ox.NamedNode(ONTOLOGY_IRI + "contentHash")
+_SOURCE_PATH = ox.NamedNode(ONTOLOGY_IRI + "sourcePath")
 EXPORT_FORMATS = {"ttl": ox.RdfFormat.TURTLE, "trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS,
                   "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
 
@@ -48,11 +52,19 @@ class GraphStore:
                              "Check the path, or move it away and build again") from None
 
     # -- writing ---------------------------------------------------------------------------------
-    def replace_article(self, extraction: Extraction) -> int:
-        """Write one article's graph (replacing any earlier version) atomically; return its quad count."""
+    def replace_article(self, extraction: Extraction, generated_by: str | None = None) -> int:
+        """Write one article's graph (replacing any earlier version) atomically; return its quad count.
+
+        ``generated_by`` is the pipeline fingerprint, recorded so an unchanged article is skipped next time."""
         graph_iri = article_iri(extraction.article)
         article_quads, entity_quads = to_quads(extraction)
-        update = (f"DROP SILENT GRAPH <{graph_iri}> ;\n"
+        # A file edited in place has a new content id: its previous version's graph goes too.
+        stale = [g for g in self._graphs_from_path(extraction.article.path) if g != graph_iri]
+        if generated_by:
+            node = ox.NamedNode(graph_iri)
+            article_quads.append(ox.Quad(node, _GENERATED_BY, ox.NamedNode(f"{ID}pipeline/{generated_by}"), node))
+        update = ("".join(f"DROP SILENT GRAPH <{g}> ;\n" for g in stale) +
+                  f"DROP SILENT GRAPH <{graph_iri}> ;\n"
                   f"INSERT DATA {{ GRAPH <{graph_iri}> {{\n{_ntriples(article_quads)}}}\n"
                   f"GRAPH <{ENTITY_GRAPH}> {{\n{_ntriples(entity_quads)}}} }}")
         try:
@@ -61,6 +73,22 @@ class GraphStore:
             raise StoreError(f"{self.path}: writing {extraction.article.path or extraction.article.id} failed "
                              f"({err}); the store keeps its previous state") from None
         return len(article_quads)
+
+    def _graphs_from_path(self, path: str | None) -> list[str]:
+        """Article graphs read from this file before (JSONL lines and stdin have no stable path)."""
+        if not path or path == "<stdin>" or path.endswith(tuple(f":{d}" for d in "0123456789")):
+            return []
+        return [q.graph_name.value for q in self.store.quads_for_pattern(None, _SOURCE_PATH, ox.Literal(path), None)]
+
+    def is_current(self, article: Article, fingerprint: str) -> bool:
+        """Does the store hold this article, with the same text, made by the same pipeline?"""
+        node = ox.NamedNode(article_iri(article))
+        digest = ox.Literal(hashlib.sha256(article.text.encode("utf-8")).hexdigest())
+        same_text = next(self.store.quads_for_pattern(node, _CONTENT_HASH, digest, node), None)
+        if same_text is None:
+            return False
+        pipeline = ox.NamedNode(f"{ID}pipeline/{fingerprint}")
+        return next(self.store.quads_for_pattern(node, _GENERATED_BY, pipeline, node), None) is not None
 
     def flush(self) -> None:
         if self.path is not None:

@@ -11,8 +11,9 @@ import time
 
 import pyoxigraph as ox
 
+from kg.build import pipeline_fingerprint
 from kg.ingest import iter_articles, make_article
-from kg.rdf import ENTITY_GRAPH, article_iri, to_quads
+from kg.rdf import ENTITY_GRAPH, ID, PROV, article_iri, to_quads
 from kg.store import GraphStore
 
 BODY = "Ukraine said it shot down 12 Russian drones over the Kyiv region. Moscow denied the claim."
@@ -74,5 +75,7 @@ def test_store_killed_build_leaves_only_whole_articles(tmp_path, extractor):
     expected = {article_iri(a): a for a in iter_articles([str(corpus)])}
     for graph in graphs[:25]:
         want = {q.triple for q in to_quads(extractor.extract(expected[graph]))[0]}
+        want.add(ox.Triple(ox.NamedNode(graph), ox.NamedNode(PROV + "wasGeneratedBy"),
+                           ox.NamedNode(f"{ID}pipeline/{pipeline_fingerprint()}")))
         have = {q.triple for q in store.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
         assert have == want

@@ -90,6 +90,8 @@ def _phrase_stance(token: Token, lex: StanceLexicon) -> tuple[str, str] | None:
     return None
 
 
+_CONTENT_DEPS = {"ccomp", "xcomp", "parataxis", "dep", "pcomp", "prep", "pobj", "dobj", "nsubj", "nsubjpass",
+                 "aux", "advmod"}
 _RELAY_VERBS = {"report", "cite", "quote", "publish"}
 _MODALS = {"would", "could", "might", "may", "will", "should"}
 _HYPOTHETICAL_MARKS = {"before", "until", "if", "unless", "once", "whether"}
@@ -301,12 +303,15 @@ def _hedges(sent: Span, cand: _Candidate, lex: StanceLexicon) -> list[str]:
 
 
 def _nested_in(inner: Token, outer: Token) -> bool:
-    """Is ``inner`` within the reported content of ``outer`` (not in a relative clause)?"""
+    """Is ``inner`` within the reported content of ``outer``? Only complement clauses report
+    ("said that X had requested"); a relative clause ("a claim that Kyiv denied") or an adverbial
+    clause ("urged ..., while the EU called for ...") is a statement of its own."""
     current = inner
     for _ in range(6):
         if current.i == outer.i:
             return True
-        if current.dep_ in {"relcl", "acl", "appos"} and current.head.i != outer.i:
+        participle = current.dep_ == "advcl" and current.tag_ == "VBG"
+        if current.dep_ not in _CONTENT_DEPS and not participle:
             return False
         if current.head.i == current.i:
             return False
@@ -390,7 +395,11 @@ def _combine(sent: Span, candidates: list[_Candidate], entities: EntityIndex, le
     for cand in sorted(pool, key=lambda c: c.token.i):
         for group in groups:
             outer = group[0]
-            same_speaker = set(outer.speakers) == set(cand.speakers)
+            # One speaker's coordinated acts of different force are two statements
+            # ("denied targeting civilians and accused Kyiv of ...").
+            same_speaker = set(outer.speakers) == set(cand.speakers) and (
+                "assert" in {c.stance for c in group} | {cand.stance}
+                or cand.stance in {c.stance for c in group})
             if same_speaker or _nested_in(cand.token, outer.token) or _nested_in(outer.token, cand.token) \
                     or _parenthetical(cand.token, outer.token):
                 group.append(cand)

@@ -110,3 +110,16 @@ def test_statements_prediction_inside_a_report_is_not_an_utterance(extract_text)
 def test_statements_concern_cue_is_a_whole_word(extract_text):
     statements, _ = _statements(extract_text, "The governor reported no direct hits on the city.")
     assert [s.stance for s in statements] == ["assert"]
+
+
+def test_statements_denial_and_accusation_by_one_speaker_are_two(extract_text):
+    statements, labels = _statements(extract_text, "Moscow denied shelling the town and accused Kyiv of "
+                                                   "staging the attack.")
+    assert sorted((labels.get(s.speaker), s.stance) for s in statements) == [("Russia", "accuse"),
+                                                                                ("Russia", "deny")]
+
+
+def test_statements_adverbial_clause_has_its_own_speaker(extract_text):
+    statements, labels = _statements(extract_text, "NATO urged restraint, while the African Union called for "
+                                                   "talks.")
+    assert sorted(labels.get(s.speaker) for s in statements) == ["African Union", "NATO"]

@@ -1,0 +1,153 @@
+"""`make bench`: one table of kg's speed figures, medians of several runs, with the machine and command.
+
+Figures: build throughput against bare spaCy on the same texts, two workers against one (and the
+same quads), re-building unchanged articles, peak memory of `kg build` at two corpus sizes, every
+canned query's median and p95 on the built store, and the time to write the graph HTML.
+
+    .venv/bin/python bench/run.py [--articles 200] [--runs 3] [--memory-sizes 100,400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KG = str(Path(sys.executable).with_name("kg"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def run_kg(*args: str) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (KiB) and stderr of one `kg` command."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([KG, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    stderr = proc.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"kg {' '.join(args)} failed:\n{stderr}")
+    return elapsed, usage.ru_maxrss, stderr
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--memory-sizes", default="100,400")
+    parser.add_argument("--query-runs", type=int, default=20)
+    args = parser.parse_args()
+
+    from corpus import write_corpus
+
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        corpus = tmp_path / "corpus.jsonl"
+        with corpus.open("w") as f:
+            write_corpus(args.articles, f)
+        texts = [line for line in corpus.read_text().splitlines() if line]
+        import json
+
+        words = sum(len(json.loads(t)["text"].split()) + len(json.loads(t)["title"].split()) for t in texts)
+
+        # Model ceiling: bare nlp.pipe on the same texts, in this process.
+        from kg.nlp import get_pipeline
+
+        nlp = get_pipeline()
+        articles_text = [f"{json.loads(t)['title']}\n\n{json.loads(t)['text']}" for t in texts]
+        bare = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            for _doc in nlp.pipe(articles_text, batch_size=16):
+                pass
+            bare.append(time.perf_counter() - t)
+
+        def timed_build(workers: int) -> tuple[float, float]:
+            store = tmp_path / f"store-{workers}-{time.perf_counter_ns()}"
+            total, _, stderr = run_kg("build", "--store", str(store), "-j", str(workers), str(corpus))
+            load = _load_seconds()
+            return total, max(total - load, 1e-9)
+
+        one = [timed_build(1) for _ in range(args.runs)]
+        two = [timed_build(2) for _ in range(args.runs)]
+        build1 = median([b for _, b in one])
+        build2 = median([b for _, b in two])
+        bare_s = median(bare)
+        rows.append(("build throughput (1 worker, excl. model load)", f"{words / build1:,.0f} words/s",
+                     f"ratio to bare spaCy {bare_s / build1:.2f} (target >= 0.80)"))
+        rows.append(("bare spaCy nlp.pipe", f"{words / bare_s:,.0f} words/s", f"{args.articles} articles"))
+        rows.append(("build with 2 workers", f"{words / build2:,.0f} words/s",
+                     f"speed-up {build1 / build2:.2f}x (target >= 1.6x)"))
+
+        store = tmp_path / "store-main"
+        first, _, _ = run_kg("build", "--store", str(store), str(corpus))
+        again = [run_kg("build", "--store", str(store), str(corpus))[0] for _ in range(args.runs)]
+        rows.append(("incremental re-build (unchanged)", f"{median(again):.2f} s",
+                     f"{first / median(again):.0f}x faster than the first {first:.1f} s (target >= 50x)"))
+
+        for size in [int(s) for s in args.memory_sizes.split(",")]:
+            sized = tmp_path / f"corpus-{size}.jsonl"
+            with sized.open("w") as f:
+                write_corpus(size, f)
+            _, rss, _ = run_kg("build", "--store", str(tmp_path / f"mem-{size}"), str(sized))
+            rows.append((f"peak RSS of kg build, {size} articles", f"{rss / 1024:,.0f} MiB", ""))
+
+        from kg.query import canned_queries, run
+        from kg.store import GraphStore
+
+        graph_store = GraphStore(store, create=False)
+        quads = len(graph_store)
+        for name, query in canned_queries().items():
+            values = {p.name: "S-400" for p in query.params if p.required}
+            times = []
+            for _ in range(args.query_runs):
+                t = time.perf_counter()
+                run(graph_store, query, values)
+                times.append(time.perf_counter() - t)
+            rows.append((f"query {name} ({quads:,} quads)", f"median {median(times) * 1000:.1f} ms",
+                         f"p95 {p95(times) * 1000:.1f} ms"))
+        del graph_store
+
+        viz_times = [run_kg("viz", "--store", str(store), "-o", str(tmp_path / "g.html"))[0]
+                     for _ in range(args.runs)]
+        rows.append(("kg viz (whole store, incl. start-up)", f"{median(viz_times):.2f} s", ""))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"kg bench — {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}; medians of {args.runs} runs")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>22}  {note}")
+
+
+_LOAD: list[float] = []
+
+
+def _load_seconds() -> float:
+    """Start-up of `kg build` (Python, model, catalogues), measured once on an empty input."""
+    if not _LOAD:
+        with tempfile.TemporaryDirectory() as tmp:
+            empty = Path(tmp) / "one.txt"
+            empty.write_text("Officials said drones struck a depot.\n")
+            times = [run_kg("build", "--store", str(Path(tmp) / f"s{i}"), str(empty))[0] for i in range(3)]
+        _LOAD.append(median(times))
+    return _LOAD[0]
+
+
+if __name__ == "__main__":
+    main()

@@ -46,8 +46,8 @@ def article(i: int, rng: random.Random) -> dict:
         f"according to preliminary reports.",
         f"{attacker.capitalize() if attacker.startswith('the') else attacker} denied targeting civilians "
         f"and accused {defender} of staging the attack, {outlet} reported.",
-        f"The United Nations urged both sides to protect civilians, while the European Union called for "
-        f"an immediate ceasefire.",
+        "The United Nations urged both sides to protect civilians, while the European Union called for "
+        "an immediate ceasefire.",
         f"Analysts said the strike on {place} was the largest in weeks. Report number {i}.",
     ]
     return {"id": f"bench-{i}", "title": f"{adj_a} strike on {place} ({i})", "source": "kg bench",

@@ -129,7 +129,8 @@ def main() -> None:
         rows.append(("kg viz (whole store, incl. start-up)", f"{median(viz_times):.2f} s", ""))
 
     width = max(len(r[0]) for r in rows)
-    print(f"kg bench — {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    machine = f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"kg bench — {machine}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}; medians of {args.runs} runs")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>22}  {note}")

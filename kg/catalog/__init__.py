@@ -62,18 +62,22 @@ class CatalogEntry:
         return (self.label, *self.aliases, *self.acronyms, *self.metonyms)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: one catalogue per process, cached by object
 class Catalog:
     """All entries by key, plus the lexicons that drive statements and events."""
 
     entries: dict[str, CatalogEntry] = field(default_factory=dict)
     lexicon: dict[str, Any] = field(default_factory=dict)
+    _by_type: dict[str, list[CatalogEntry]] = field(default_factory=dict, repr=False)
 
     def get(self, key: str | None) -> CatalogEntry | None:
         return self.entries.get(key) if key else None
 
     def by_type(self, type_: str) -> list[CatalogEntry]:
-        return [e for e in self.entries.values() if e.type == type_]
+        """Entries of one type (computed once: extraction asks for them per article)."""
+        if type_ not in self._by_type:
+            self._by_type[type_] = [e for e in self.entries.values() if e.type == type_]
+        return self._by_type[type_]
 
     def ancestors(self, key: str) -> list[str]:
         """The key and every parent up the chain (an air force's state)."""

@@ -9,6 +9,7 @@ the same type whose arguments do not conflict are merged, keeping every sentence
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from spacy.tokens import Doc, Span, Token
 
@@ -198,6 +199,7 @@ def _entity_of_phrase(token: Token, entities: EntityIndex) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4)
 def _demonym_states(catalog: Catalog) -> dict[str, str]:
     table = {}
     for entry in catalog.by_type("Actor"):

@@ -264,6 +264,26 @@ def validate(store: str = StoreOption) -> None:
     raise typer.Exit(1)
 
 
+@app.command("serve")
+def serve_command(
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (127.0.0.1: this machine only)."),
+        port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port (0: any free port)."),
+        timeout: float = typer.Option(30.0, "--timeout", min=0.001, help="Seconds before a query is stopped (503)."),
+        max_rows: int = typer.Option(10000, "--max-rows", min=1,
+                                     help="Rows per answer at most (X-KG-Truncated: true when cut)."),
+        allow_update: bool = typer.Option(False, "--allow-update",
+                                          help="Accept SPARQL Update and the Graph Store protocol at /store."),
+        cors: bool = typer.Option(False, "--cors", help="Send CORS headers (any origin, GET and POST)."),
+        store: str = StoreOption) -> None:
+    """Serve the store as a SPARQL 1.1 endpoint at http://HOST:PORT/sparql, with a small home page."""
+    from kg.serve import serve
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(f"warning: --host {host} makes the store reachable from the network", markup=False)
+    serve(Path(store), host=host, port=port, timeout=timeout, max_rows=max_rows,
+          allow_update=allow_update, cors=cors)
+
+
 @app.command(name="eval", help="Score extraction against gold annotations (NN-slug.txt + NN-slug.gold.json) "
              "and print precision/recall/F1 per layer, accuracies, and with -v the misses per article.\n\n"
              "\b\nMatching rules:\n" + MATCHING_RULES)

@@ -63,6 +63,11 @@ class Entity:
     wikidata: str | None = None
     geonames: str | None = None
     aliases: tuple[str, ...] = ()  # catalogue aliases (not necessarily in this text)
+    # Where a place is (kg.link, from the catalogue or the GeoNames gazetteer); None when unknown.
+    lat: float | None = None       # WGS84 degrees
+    lon: float | None = None
+    country: str | None = None     # entity IRI of the state it lies in
+    region: str | None = None      # entity IRI of the first-level region it lies in
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,8 @@ class KG(DefinedNamespace):
     refersTo: object
     wikidataId: object
     geonamesId: object
+    country: object
+    region: object
     catalogKey: object
     partOf: object
     origin: object
@@ -140,12 +142,17 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_DATE = ox.NamedNode(XSD + "date")
 XSD_INT = ox.NamedNode(XSD + "integer")
 XSD_BOOL = ox.NamedNode(XSD + "boolean")
+GEO = "http://www.opengis.net/ont/geosparql#"
+GEO_HAS_GEOMETRY = ox.NamedNode(GEO + "hasGeometry")
+GEO_GEOMETRY = ox.NamedNode(GEO + "Geometry")
+GEO_AS_WKT = ox.NamedNode(GEO + "asWKT")
+GEO_WKT = ox.NamedNode(GEO + "wktLiteral")
 
 PREFIXES = {
     "kg": ONTOLOGY_IRI, "kgid": ID, "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "skos": SKOS, "owl": "http://www.w3.org/2002/07/owl#",
     "prov": PROV, "sem": SEM, "schema": SCHEMA, "xsd": XSD, "wd": WIKIDATA_ENTITY,
-    "geo": "http://www.opengis.net/ont/geosparql#", "dcterms": "http://purl.org/dc/terms/",
+    "geo": GEO, "dcterms": "http://purl.org/dc/terms/",
 }
 
 #: JSON subtype -> ontology class name (the two "Other"s are distinct classes).
@@ -276,7 +283,24 @@ def entity_description(entity: Entity, graph: ox.NamedNode) -> list[ox.Quad]:
     if entity.geonames:
         out.append(ox.Quad(node, OWL_SAME_AS, ox.NamedNode(f"{GEONAMES}{entity.geonames}/"), graph))
         out.append(ox.Quad(node, _kg("geonamesId"), _lit(entity.geonames), graph))
+    if entity.country and entity.country != entity.id:
+        out.append(ox.Quad(node, _kg("country"), ox.NamedNode(entity.country), graph))
+    if entity.region and entity.region != entity.id:
+        out.append(ox.Quad(node, _kg("region"), ox.NamedNode(entity.region), graph))
+    if entity.lat is not None and entity.lon is not None:
+        # GeoSPARQL's WKT without a CRS is CRS84: longitude first. A named geometry node (not a
+        # blank node) keeps re-building the same entity idempotent.
+        geometry = ox.NamedNode(f"{entity.id}/geometry")
+        out.append(ox.Quad(node, GEO_HAS_GEOMETRY, geometry, graph))
+        out.append(ox.Quad(geometry, RDF_TYPE, GEO_GEOMETRY, graph))
+        out.append(ox.Quad(geometry, GEO_AS_WKT, ox.Literal(wkt_point(entity.lon, entity.lat), datatype=GEO_WKT),
+                           graph))
     return out
+
+
+def wkt_point(lon: float, lat: float) -> str:
+    """A WKT point in GeoSPARQL's default CRS84 order: "POINT(36.18457 51.72689)"."""
+    return f"POINT({round(lon, 6)} {round(lat, 6)})"
 
 
 def _event_quads(event: Event, q, a_node: ox.NamedNode, art: str, sentence_for) -> None:

@@ -66,7 +66,7 @@ def test_store_killed_build_leaves_only_whole_articles(tmp_path, extractor):
     proc = subprocess.Popen([exe, "build", "--store", str(store_dir), str(corpus)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # The model loads in a few seconds; then articles are written one transaction each.
-    time.sleep(9)
+    time.sleep(15)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     store = GraphStore(store_dir)

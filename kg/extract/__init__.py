@@ -27,6 +27,9 @@ class Extractor:
         self.nlp = nlp or get_pipeline()
         self.triggers = TriggerLexicon.from_catalog(self.catalog)
         self.stances = StanceLexicon.from_catalog(self.catalog)
+        from kg.gazetteer import load_gazetteer
+
+        load_gazetteer()  # built once per process, before the first article rather than during it
 
     def from_doc(self, article: Article, doc: Doc) -> Extraction:
         art = article_iri(article)

@@ -61,7 +61,8 @@ MATCHING_RULES = """\
 - entities: an extracted entity with mentions matches a gold entity when one of its surface forms,
   or its label, equals one of the gold surfaces or the gold label (case- and accent-insensitive);
   one-to-one, greedy in gold order. Typed: the match also has the same type. Subtype and Wikidata
-  accuracy are measured over matched pairs (Wikidata only where gold has an id).
+  accuracy are measured over matched pairs (Wikidata only where gold has an id). Place linking
+  (place_geo) is the share of matched gold places whose entity has a GeoNames id and coordinates.
 - events: same type and the extracted event's evidence overlaps the gold sentence; one-to-one.
 - event arguments: over matched events, each (role, value) of agent, target, weapons, places and
   count is an item; entity values compare by gold label through the entity matching.
@@ -70,7 +71,7 @@ MATCHING_RULES = """\
 """
 
 LAYERS = ("entities", "typed_entities", "events", "event_arguments", "statements")
-ACCURACIES = ("subtype", "wikidata", "speaker", "stance", "hedged")
+ACCURACIES = ("subtype", "wikidata", "place_geo", "speaker", "stance", "hedged")
 
 
 @dataclass
@@ -120,6 +121,12 @@ def _match_entities(extraction: Extraction, gold: list[dict], score: ArticleScor
         score.accuracy["subtype"].add(best.subtype == g["subtype"])
         if best.subtype != g["subtype"]:
             score.misses.setdefault("subtype", []).append(f"{g['label']}: {best.subtype} for {g['subtype']}")
+        if g["type"] == "Place":
+            located = best.type in {"Place", "Actor"} and bool(best.geonames) and best.lat is not None
+            score.accuracy["place_geo"].add(located)
+            if not located:
+                score.misses.setdefault("place_geo", []).append(
+                    f"{g['label']}: geonames {best.geonames}, coordinates {best.lat, best.lon}")
         if g.get("wikidata"):
             score.accuracy["wikidata"].add(best.wikidata == g["wikidata"])
             if best.wikidata != g["wikidata"]:

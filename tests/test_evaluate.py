@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -74,3 +75,15 @@ def test_evaluate_runs_on_eval_dev(extractor):
     # A floor well below the targets: a collapse of any layer fails the build.
     assert out["layers"]["typed_entities"]["f1"] > 0.7
     assert out["layers"]["statements"]["f1"] > 0.7
+
+
+def test_evaluate_place_linking_counts_matched_gold_places_with_id_and_point(extractor):
+    extraction = extractor.extract(make_article(TEXT, path="<test>"))
+    place = {"label": "Kharkiv Oblast", "type": "Place", "subtype": "Region", "wikidata": None,
+             "surface": ["Kharkiv region"]}
+    score = score_article(extraction, _gold(entities=[*_gold()["entities"], place]), "t")
+    assert (score.accuracy["place_geo"].right, score.accuracy["place_geo"].total) == (1, 1)
+    # Without the gazetteer's answer the same place counts as a miss, with a reason.
+    bare = replace(extraction, entities=tuple(replace(e, lat=None, lon=None) for e in extraction.entities))
+    score = score_article(bare, _gold(entities=[*_gold()["entities"], place]), "t")
+    assert score.accuracy["place_geo"].right == 0 and "Kharkiv Oblast" in score.misses["place_geo"][0]

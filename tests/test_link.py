@@ -208,3 +208,19 @@ def test_link_catalogue_wikidata_ids_are_well_formed_unique_and_known(catalog):
              "european-union": "Q458", "kyiv": "Q1899", "crimea": "Q7835", "red-sea": "Q23406",
              "gaza-strip": "Q39760", "taiwan": "Q865", "north-korea": "Q423"}
     assert {key: ids.get(key) for key in known} == known
+
+
+def test_link_seas_carry_a_representative_point_and_checked_geonames_id(linked):
+    extraction, _ = linked("Houthi forces fired two anti-ship missiles at a tanker in the Red Sea on Monday, "
+                           "and a second vessel was struck near the Bab el-Mandeb strait.")
+    red_sea = _place(extraction, "Red Sea")
+    assert red_sea.subtype == "WaterBody" and red_sea.geonames == "350155"
+    assert 12 < red_sea.lat < 30 and 32 < red_sea.lon < 44      # inside the sea's bounding box
+    strait = _place(extraction, "Bab el-Mandeb")
+    assert strait.geonames is None and strait.lat is not None  # unchecked id: a point, no id
+
+
+def test_link_rivers_get_no_point(linked):
+    extraction, _ = linked("Ukrainian troops crossed the Dnipro River near Kherson overnight, the army said.")
+    river = _place(extraction, "Dnipro")
+    assert river.lat is None and river.lon is None

@@ -354,14 +354,17 @@ def _short_reference_matches(constraint: dict, draft: _Draft) -> bool:
 def _add_short_references(doc: Doc, catalog: Catalog, drafts: dict[str, _Draft], order: list[str], add) -> None:
     """"the ministry", "the alliance", "the air force": the nearest earlier entity of that kind."""
     references: dict[str, dict] = catalog.lexicon.get("short_references", {})
-    phrases = sorted(((tuple(p.split()), c) for p, c in references.items()), key=lambda pc: -len(pc[0]))
+    by_first_word: dict[str, list[tuple[tuple[str, ...], dict]]] = {}
+    for words, constraint in sorted(((tuple(p.split()), c) for p, c in references.items()), key=lambda pc: -len(pc[0])):
+        by_first_word.setdefault(words[0], []).append((words, constraint))
     covered = {i for d in drafts.values() for (_, _, s, e) in d.mentions for i in range(s, e)}
+    lowered = [t.lower_ for t in doc]
     for token in doc:
-        if token.lower_ != "the" or token.i + 1 in covered:
+        if lowered[token.i] != "the" or token.i + 1 in covered or token.i + 1 >= len(doc):
             continue
-        for words, constraint in phrases:
+        for words, constraint in by_first_word.get(lowered[token.i + 1], ()):
             end = token.i + 1 + len(words)
-            if end > len(doc) or tuple(t.lower_ for t in doc[token.i + 1:end]) != words:
+            if end > len(doc) or tuple(lowered[token.i + 1:end]) != words:
                 continue
             if end < len(doc) and doc[end].pos_ in {"NOUN", "PROPN"} and doc[end].dep_ != "appos":
                 break  # "the ministry building" is not the ministry
@@ -379,12 +382,13 @@ def _finish(doc: Doc, drafts: dict[str, _Draft], order: list[str]) -> EntityInde
     entities = []
     by_token: dict[int, str] = {}
     entries: dict[str, CatalogEntry] = {}
+    text = doc.text  # Doc.text joins every token again on each access
     for iri in order:
         d = drafts[iri]
         if not d.mentions:
             continue
         unique = sorted(set(d.mentions))
-        mentions = tuple(Mention(doc.text[s:e], s, e) for (s, e, _, _) in unique)
+        mentions = tuple(Mention(text[s:e], s, e) for (s, e, _, _) in unique)
         for (_, _, ts, te) in unique:
             for i in range(ts, te):
                 by_token.setdefault(i, iri)

@@ -60,20 +60,26 @@ def _init_worker() -> None:
     _worker_extractor = Extractor()
 
 
-def _extract_in_worker(article: Article) -> Extraction:
-    return _worker_extractor.extract(article)
+def _extract_in_worker(articles: list[Article]) -> list[Extraction]:
+    return list(_worker_extractor.extract_many(articles))
+
+
+#: Articles per pool task: enough for spaCy to batch and to amortise pickling, few enough to keep
+#: both workers busy to the end of a small input.
+POOL_CHUNK = 8
 
 
 def _ordered_pool_map(articles: Iterable[Article], workers: int) -> Iterator[Extraction]:
     """Extractions in input order from a process pool, with a bounded number in flight (streaming)."""
     window: deque[Future] = deque()
+    chunks = iter(lambda: list(itertools.islice(articles, POOL_CHUNK)), [])
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-        for article in articles:
-            window.append(pool.submit(_extract_in_worker, article))
-            if len(window) >= workers * 8:
-                yield window.popleft().result()
+        for chunk in chunks:
+            window.append(pool.submit(_extract_in_worker, chunk))
+            if len(window) >= workers * 3:
+                yield from window.popleft().result()
         while window:
-            yield window.popleft().result()
+            yield from window.popleft().result()
 
 
 def extractions(articles: Iterable[Article], workers: int = 1) -> Iterator[Extraction]:

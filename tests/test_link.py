@@ -224,3 +224,18 @@ def test_link_rivers_get_no_point(linked):
     extraction, _ = linked("Ukrainian troops crossed the Dnipro River near Kherson overnight, the army said.")
     river = _place(extraction, "Dnipro")
     assert river.lat is None and river.lon is None
+
+
+def test_gazetteer_cache_is_written_read_back_and_survives_corruption(tmp_path):
+    from kg.gazetteer import cached_gazetteer
+
+    path = tmp_path / "cache" / "gazetteer.pickle"
+    built = cached_gazetteer(path)               # builds and writes
+    assert path.stat().st_size > 1_000_000
+    again = cached_gazetteer(path)               # reads
+    assert again is not built and again.places.keys() == built.places.keys()
+    assert again.resolve("Kharkiv", countries=["UA"]).geonames == built.resolve("Kharkiv", countries=["UA"]).geonames
+    path.write_bytes(path.read_bytes()[:1000])    # truncated: rebuilt and rewritten, not an error
+    rebuilt = cached_gazetteer(path)
+    assert len(rebuilt.places) == len(built.places) and path.stat().st_size > 1_000_000
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".gazetteer-")]

@@ -72,7 +72,8 @@ POOL_CHUNK = 8
 def _ordered_pool_map(articles: Iterable[Article], workers: int) -> Iterator[Extraction]:
     """Extractions in input order from a process pool, with a bounded number in flight (streaming)."""
     window: deque[Future] = deque()
-    chunks = iter(lambda: list(itertools.islice(articles, POOL_CHUNK)), [])
+    stream = iter(articles)   # one iterator, so each slice takes the next articles
+    chunks = iter(lambda: list(itertools.islice(stream, POOL_CHUNK)), [])
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
         for chunk in chunks:
             window.append(pool.submit(_extract_in_worker, chunk))

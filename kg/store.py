@@ -39,6 +39,7 @@ class GraphStore:
     def __init__(self, path: Path | str | None, create: bool = True):
         self.path = Path(path) if path is not None else None
         self._written_entity_quads: set[ox.Quad] = set()   # entity-graph quads this process wrote
+        self._quads_since_flush = 0
         if self.path is not None and not create and not self.path.exists():
             raise StoreError(f"{self.path}: no kg store here. "
                              f"Build one first with: kg build --store {self.path} PATH...")
@@ -76,6 +77,7 @@ class GraphStore:
                 raise StoreError(f"{self.path}: writing {extraction.article.path or extraction.article.id} "
                                  f"failed ({err}); the store keeps its previous state") from None
             self._written_entity_quads.update(entity_quads)
+            self._count_written(len(article_quads) + len(entity_quads))
             return len(article_quads)
         update = ("".join(f"DROP SILENT GRAPH <{g}> ;\n" for g in stale) +
                   f"DROP SILENT GRAPH <{graph_iri}> ;\n"
@@ -87,7 +89,18 @@ class GraphStore:
             raise StoreError(f"{self.path}: writing {extraction.article.path or extraction.article.id} failed "
                              f"({err}); the store keeps its previous state") from None
         self._written_entity_quads.update(entity_quads)
+        self._count_written(len(article_quads) + len(entity_quads))
         return len(article_quads)
+
+    #: Quads written between flushes of RocksDB's in-memory tables. Without flushing, those tables
+    #: (one per index) grow with the build: about 190 KB of resident memory per article, 1.7 GB after
+    #: 8,000; flushing every ~200 articles keeps a build's memory flat in corpus size.
+    FLUSH_EVERY_QUADS = 50_000
+
+    def _count_written(self, quads: int) -> None:
+        self._quads_since_flush += quads
+        if self._quads_since_flush >= self.FLUSH_EVERY_QUADS:
+            self.flush()
 
     def _has_graph(self, graph: ox.NamedNode) -> bool:
         return next(self.store.quads_for_pattern(None, None, None, graph), None) is not None
@@ -109,6 +122,7 @@ class GraphStore:
         return next(self.store.quads_for_pattern(node, _GENERATED_BY, pipeline, node), None) is not None
 
     def flush(self) -> None:
+        self._quads_since_flush = 0
         if self.path is not None:
             self.store.flush()
 

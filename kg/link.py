@@ -85,8 +85,17 @@ def link(extraction: Extraction, catalog: Catalog, gazetteer: Gazetteer | None =
             entities.append(entity)
             continue
         curated = () if entry.source.split(":")[0].endswith("institutions.yaml") else entry.aliases
+        origin = entity_iri("Actor", entry.origin) if entry.origin and catalog.get(entry.origin) else None
         entities.append(replace(entity, wikidata=entry.wikidata, geonames=entry.geonames or entity.geonames,
-                                aliases=tuple(a for a in curated if a != entity.label)))
+                                aliases=tuple(a for a in curated if a != entity.label),
+                                origin=origin, nato_name=entry.nato))
+    # A weapon's state of origin is described even when the article does not name it, so that
+    # "weapon systems by origin" needs no catalogue at query time.
+    known = {e.id for e in entities}
+    for iri in sorted({e.origin for e in entities if e.origin} - known):
+        state = catalog.get(_catalog_key(iri))
+        entities.append(Entity(id=iri, label=state.label, type=state.type, subtype=state.subtype,
+                               wikidata=state.wikidata, geonames=state.geonames))
     if not any(e.type == "Place" or e.subtype == "State" for e in entities):
         return replace(extraction, entities=tuple(entities))
     gazetteer = gazetteer if gazetteer is not None else load_gazetteer()

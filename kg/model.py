@@ -68,6 +68,9 @@ class Entity:
     lon: float | None = None
     country: str | None = None     # entity IRI of the state it lies in
     region: str | None = None      # entity IRI of the first-level region it lies in
+    # Weapon systems (kg.link, from the catalogue): the state that makes it, and the NATO name.
+    origin: str | None = None      # entity IRI of the state of origin
+    nato_name: str | None = None   # NATO reporting name ("Growler" for the S-400)
 
 
 @dataclass(frozen=True, slots=True)

@@ -287,6 +287,10 @@ def entity_description(entity: Entity, graph: ox.NamedNode) -> list[ox.Quad]:
         out.append(ox.Quad(node, _kg("country"), ox.NamedNode(entity.country), graph))
     if entity.region and entity.region != entity.id:
         out.append(ox.Quad(node, _kg("region"), ox.NamedNode(entity.region), graph))
+    if entity.origin:
+        out.append(ox.Quad(node, _kg("origin"), ox.NamedNode(entity.origin), graph))
+    if entity.nato_name:
+        out.append(ox.Quad(node, _kg("natoReportingName"), _lit(entity.nato_name), graph))
     if entity.lat is not None and entity.lon is not None:
         # GeoSPARQL's WKT without a CRS is CRS84: longitude first. A named geometry node (not a
         # blank node) keeps re-building the same entity idempotent.

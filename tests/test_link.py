@@ -12,7 +12,7 @@ from kg import query as q
 from kg.gazetteer import Gazetteer, GeoPlace, country_code, load_gazetteer, name_key
 from kg.ingest import make_article
 from kg.link import link
-from kg.rdf import ENTITY_GRAPH, GEONAMES, entity_iri, to_quads
+from kg.rdf import ENTITY_GRAPH, GEONAMES, ONTOLOGY_IRI, entity_iri, to_quads
 from kg.store import GraphStore
 
 RUSSIA = entity_iri("Actor", "russia")
@@ -239,3 +239,17 @@ def test_gazetteer_cache_is_written_read_back_and_survives_corruption(tmp_path):
     rebuilt = cached_gazetteer(path)
     assert len(rebuilt.places) == len(built.places) and path.stat().st_size > 1_000_000
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".gazetteer-")]
+
+
+def test_link_weapon_origin_and_nato_name_come_from_the_catalogue(linked):
+    extraction, by_label = linked("Syria's army said its air defences downed four Israeli missiles with "
+                                  "Pantsir batteries near Damascus on Sunday.")
+    pantsir = next(e for e in extraction.entities if e.type == "WeaponSystem" and "Pantsir" in e.label)
+    assert pantsir.origin == RUSSIA and pantsir.nato_name
+    russia = next(e for e in extraction.entities if e.id == RUSSIA)
+    assert not russia.mentions and russia.label == "Russia"     # described, though the text never names it
+    article_quads, entity_quads = to_quads(extraction)
+    origin = ox.NamedNode(ONTOLOGY_IRI + "origin")
+    assert any(q.subject.value == pantsir.id and q.predicate == origin and q.object.value == RUSSIA
+               for q in entity_quads)
+    assert any(q.subject.value == RUSSIA and q.predicate.value.endswith("#label") for q in entity_quads)

@@ -37,7 +37,13 @@ class GraphStore:
     """A kg store on disk (or in memory when ``path`` is None)."""
 
     def __init__(self, path: Path | str | None, create: bool = True):
+        """Open (or with ``create`` make) the store at ``path``.
+
+        A reader (``create=False``) that finds the store locked by a writer (a running ``kg build`` or
+        ``kg serve``) opens it read-only instead: it sees the store as it was when opened, and
+        writing through it raises StoreError."""
         self.path = Path(path) if path is not None else None
+        self.read_only = False
         self._written_entity_quads: set[ox.Quad] = set()   # entity-graph quads this process wrote
         self._quads_since_flush = 0
         if self.path is not None and not create and not self.path.exists():
@@ -47,6 +53,13 @@ class GraphStore:
             self.store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
         except OSError as err:
             message = str(err)
+            if "lock" in message.lower() and not create:
+                try:
+                    self.store = ox.Store.read_only(str(self.path))
+                    self.read_only = True
+                    return
+                except OSError:
+                    pass
             if "lock" in message.lower():
                 raise StoreError(f"{self.path}: the store is in use by another kg process ({message}). "
                                  "Wait for it to finish or use another --store") from None
@@ -58,6 +71,9 @@ class GraphStore:
         """Write one article's graph (replacing any earlier version) atomically; return its quad count.
 
         ``generated_by`` is the pipeline fingerprint, recorded so an unchanged article is skipped next time."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only because another kg process holds it; "
+                             "stop that process (kg build / kg serve) to write")
         graph_iri = article_iri(extraction.article)
         article_quads, entity_quads = to_quads(extraction)
         # A file edited in place has a new content id: its previous version's graph goes too.
@@ -123,7 +139,7 @@ class GraphStore:
 
     def flush(self) -> None:
         self._quads_since_flush = 0
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             self.store.flush()
 
     # -- reading ---------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ import sys
 import time
 
 import pyoxigraph as ox
+import pytest
 
 from kg.build import pipeline_fingerprint
+from kg.errors import StoreError
 from kg.ingest import iter_articles, make_article
 from kg.rdf import ENTITY_GRAPH, ID, PROV, article_iri, to_quads
 from kg.store import GraphStore
@@ -79,3 +81,18 @@ def test_store_killed_build_leaves_only_whole_articles(tmp_path, extractor):
                            ox.NamedNode(f"{ID}pipeline/{pipeline_fingerprint()}")))
         have = {q.triple for q in store.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
         assert have == want
+
+
+def test_store_reader_opens_read_only_while_a_writer_holds_the_lock(tmp_path, extractor):
+    path = tmp_path / "store"
+    writer = GraphStore(path)
+    writer.replace_article(extractor.extract(make_article("Russia said it shot down 12 drones over Kursk.",
+                                                          path="a.txt")))
+    writer.flush()
+    reader = GraphStore(path, create=False)          # would fail on the lock without the fallback
+    assert reader.read_only and len(reader) == len(writer) > 0
+    assert reader.stats()["articles"] == 1
+    with pytest.raises(StoreError, match="read-only"):
+        reader.replace_article(extractor.extract(make_article("Kyiv denied the claim.", path="b.txt")))
+    with pytest.raises(StoreError, match="in use"):
+        GraphStore(path)                               # a second writer is still refused

@@ -17,12 +17,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kg import __version__
 from kg.errors import InputError
 from kg.ingest import iter_articles
 from kg.model import Article, Extraction
 from kg.store import GraphStore
+
+if TYPE_CHECKING:   # only for the hint: kg.remote imports httpx
+    from kg.remote import RemoteStore
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -101,26 +105,55 @@ def extractions(articles: Iterable[Article], workers: int = 1) -> Iterator[Extra
         yield from _ordered_pool_map(stream, workers)
 
 
-def build(specs: list[str], store: GraphStore, *, workers: int = 1, force: bool = False,
-          on_written: Callable[[Extraction], None] | None = None,
+#: spaCy's default ``nlp.max_length``: a longer text is refused by the parser (and would need ~1 GB per
+#: 100,000 words if allowed), which would stop a whole batch.
+MAX_ARTICLE_CHARS = 1_000_000
+
+
+def _within_model_limit(articles: Iterable[Article], fail: Callable[[InputError], None]) -> Iterator[Article]:
+    """Articles short enough for the model; longer ones are reported (by path) and the batch goes on."""
+    for article in articles:
+        if len(article.text) > MAX_ARTICLE_CHARS:
+            fail(InputError(article.path or article.id,
+                            f"the article has {len(article.text):,} characters, more than the "
+                            f"{MAX_ARTICLE_CHARS:,} the language model reads at once",
+                            "Split it into smaller articles (one per file or JSONL line)"))
+            continue
+        yield article
+
+
+def build(specs: list[str], store: GraphStore | RemoteStore, *, workers: int | None = 1, force: bool = False,
+          dask: str | None = None, on_written: Callable[[Extraction], None] | None = None,
           on_error: Callable[[InputError], None] | None = None) -> BuildReport:
-    """Build (or refresh) the store from files, directories, globs or "-"; errors are reported, not raised."""
+    """Build (or refresh) the store from files, directories, globs or "-"; errors are reported, not raised.
+
+    With ``dask`` (a scheduler address, or "local") extraction runs on a Dask cluster (kg/distributed.py)
+    and extractions arrive in any order, which is fine: each article is its own graph."""
     started = time.perf_counter()
     report = BuildReport()
     fingerprint = pipeline_fingerprint()
 
+    def fail(error: InputError) -> None:
+        report.failures.append(error)
+        if on_error:
+            on_error(error)
+
     def pending() -> Iterator[Article]:
         for item in iter_articles(specs):
             if isinstance(item, InputError):
-                report.failures.append(item)
-                if on_error:
-                    on_error(item)
+                fail(item)
             elif not force and store.is_current(item, fingerprint):
                 report.skipped += 1
             else:
                 yield item
 
-    for extraction in extractions(pending(), workers):
+    if dask:
+        from kg.distributed import dask_extractions
+
+        source = dask_extractions(pending(), dask, workers=workers, on_error=fail, fingerprint=fingerprint)
+    else:
+        source = extractions(_within_model_limit(pending(), fail), workers or 1)
+    for extraction in source:
         report.quads += store.replace_article(extraction, generated_by=fingerprint)
         report.written += 1
         if on_written:

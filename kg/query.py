@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pyoxigraph as ox
 
 from kg import QUERY_DIR
 from kg.errors import QueryError
+from kg.rdf import WIKIDATA_SPARQL
 from kg.store import GraphStore
 
 _UPDATE = re.compile(r"^\s*(INSERT|DELETE|DROP|CLEAR|LOAD|CREATE|COPY|MOVE|ADD|WITH)\b", re.I | re.M)
@@ -149,25 +151,94 @@ def check_read_only(query: CannedQuery) -> None:
                          "and refuses to change the store")
 
 
-def run(store: GraphStore, query: CannedQuery, values: dict[str, str] | None = None) -> QueryResult:
-    """Run a read-only query with bound parameters."""
+def run(store: GraphStore, query: CannedQuery, values: dict[str, str] | None = None,
+        service_timeout: float | None = None) -> QueryResult:
+    """Run a read-only query with bound parameters.
+
+    A query with a SERVICE clause runs in a worker thread and is given up after ``service_timeout``
+    seconds: Oxigraph waits for a remote endpoint without limit, and pyoxigraph has no timeout option."""
     check_read_only(query)
     substitutions = bind(query, values or {})
+    if service_timeout is None or not has_service(query):
+        outcome = _evaluate(store, query, substitutions)
+    else:
+        box: list = []
+
+        def work() -> None:
+            try:
+                box.append(_evaluate(store, query, substitutions, catch=True))
+            except Exception as err:  # e.g. a remote store's own error: handed to the caller's thread
+                box.append(err)
+
+        worker = threading.Thread(target=work, name="kg-query", daemon=True)
+        worker.start()
+        worker.join(service_timeout)
+        if not box:
+            raise QueryError(f"{query.name}: no answer within --service-timeout {service_timeout:g} s (a SERVICE "
+                             "endpoint is slow or not answering). Check the endpoint, or allow more time")
+        outcome = box[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _evaluate(store: GraphStore, query: CannedQuery, substitutions: dict, catch: bool = False):
+    """Evaluate and read all results; errors (also those raised while reading, as SERVICE calls are)
+    become QueryErrors, returned instead of raised when ``catch`` (in a worker thread)."""
     try:
         result = store.query(query.text, substitutions=substitutions or None)
+        if isinstance(result, bool):
+            return QueryResult((), (), boolean=result)
+        if isinstance(result, ox.QuerySolutions):
+            # Parameter variables are projected only so Oxigraph can substitute them; hide them.
+            hidden = {p.variable for p in query.params}
+            variables = tuple(v.value for v in result.variables if v.value not in hidden)
+            rows = tuple(tuple(solution[v] for v in variables) for solution in result)
+            return QueryResult(variables, rows)
+        return QueryResult((), (), triples=tuple(result))
     except SyntaxError as err:
-        raise QueryError(f"{query.name}: SPARQL syntax error: {err}") from None
+        error = QueryError(f"{query.name}: SPARQL syntax error: {err}")
     except OSError as err:
-        raise QueryError(f"{query.name}: the query failed: {err}") from None
-    if isinstance(result, bool):
-        return QueryResult((), (), boolean=result)
-    if isinstance(result, ox.QuerySolutions):
-        # Parameter variables are projected only so Oxigraph can substitute them; hide them.
-        hidden = {p.variable for p in query.params}
-        variables = tuple(v.value for v in result.variables if v.value not in hidden)
-        rows = tuple(tuple(solution[v] for v in variables) for solution in result)
-        return QueryResult(variables, rows)
-    return QueryResult((), (), triples=tuple(result))
+        error = QueryError(f"{query.name}: the query failed: {err}")
+    if catch:
+        return error
+    raise error
+
+
+_SERVICE = re.compile(r"\bSERVICE\b", re.I)
+#: Names for the SERVICE endpoints canned queries use, for --service-endpoint NAME=URL.
+SERVICE_ALIASES = {"wikidata": WIKIDATA_SPARQL}
+
+
+def _body(query: CannedQuery) -> str:
+    return "\n".join(ln for ln in query.text.splitlines() if not ln.lstrip().startswith("#"))
+
+
+def has_service(query: CannedQuery) -> bool:
+    return bool(_SERVICE.search(_body(query)))
+
+
+def redirect_services(query: CannedQuery, endpoints: dict[str, str]) -> CannedQuery:
+    """The query with ``SERVICE <IRI>`` sent to another URL, per ``endpoints`` (IRI or alias -> URL).
+
+    Only the exact token ``<IRI>`` right after SERVICE (or SERVICE SILENT) is replaced, by a URL checked
+    to be an http(s) IRI; nothing else of the query text changes. For tests, mirrors and proxies."""
+    text = query.text
+    for source, url in endpoints.items():
+        iri = SERVICE_ALIASES.get(source, source)
+        if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", url):
+            raise QueryError(f"--service-endpoint {source}={url}: {url!r} is not an http(s) URL")
+        try:
+            ox.NamedNode(url)
+        except ValueError as err:
+            raise QueryError(f"--service-endpoint {source}={url}: not a valid IRI ({err})") from None
+        pattern = re.compile(r"(\bSERVICE\s+(?:SILENT\s+)?)<" + re.escape(iri) + ">", re.I)
+        text, count = pattern.subn(lambda m, url=url: f"{m.group(1)}<{url}>", text)
+        if not count:
+            known = ", ".join(f"{k} ({v})" for k, v in SERVICE_ALIASES.items())
+            raise QueryError(f"--service-endpoint {source}=...: {query.name} has no SERVICE <{iri}>. "
+                             f"Give the IRI its SERVICE clause spells, or an alias: {known}")
+    return CannedQuery(query.name, query.path, text, query.answers, query.params)
 
 
 def term_text(term: object) -> str:

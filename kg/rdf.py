@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from datetime import date
 
 import pyoxigraph as ox
 from rdflib import Namespace
@@ -22,6 +23,9 @@ ONTOLOGY_IRI = BASE + "ontology#"
 ID = BASE + "id/"
 ENTITY_GRAPH = BASE + "graph/entities"
 WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
+WIKIDATA_DIRECT = "http://www.wikidata.org/prop/direct/"  # wdt: truthy statements, in Query Service queries
+#: The Wikidata Query Service, as canned queries spell it in SERVICE (kg query --service-endpoint maps it).
+WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 GEONAMES = "https://sws.geonames.org/"
 
 
@@ -115,8 +119,17 @@ class KG(DefinedNamespace):
     origin: object
     natoReportingName: object
     contentHash: object
+    publishedDay: object
     sourcePath: object
     entityType: object
+    # online linking (kg link --online): the link's evidence, and what Wikidata adds
+    EntityLink: object
+    externalLink: object
+    linkTarget: object
+    linkConfidence: object
+    linkMethod: object
+    linkMatchedName: object
+    operator: object
 
 
 # pyoxigraph terms for the hot path (rdflib terms are for users and SHACL).
@@ -133,6 +146,7 @@ OWL_SAME_AS = ox.NamedNode("http://www.w3.org/2002/07/owl#sameAs")
 PROV = "http://www.w3.org/ns/prov#"
 PROV_DERIVED = ox.NamedNode(PROV + "wasDerivedFrom")
 PROV_ATTRIBUTED = ox.NamedNode(PROV + "wasAttributedTo")
+PROV_GENERATED_AT = ox.NamedNode(PROV + "generatedAtTime")
 SEM = "http://semanticweb.cs.vu.nl/2009/11/sem/"
 SEM_TIMESTAMP = ox.NamedNode(SEM + "hasTimeStamp")
 SEM_BEGIN = ox.NamedNode(SEM + "hasBeginTimeStamp")
@@ -142,6 +156,8 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_DATE = ox.NamedNode(XSD + "date")
 XSD_INT = ox.NamedNode(XSD + "integer")
 XSD_BOOL = ox.NamedNode(XSD + "boolean")
+XSD_DECIMAL = ox.NamedNode(XSD + "decimal")
+XSD_DATETIME = ox.NamedNode(XSD + "dateTime")
 GEO = "http://www.opengis.net/ont/geosparql#"
 GEO_HAS_GEOMETRY = ox.NamedNode(GEO + "hasGeometry")
 GEO_GEOMETRY = ox.NamedNode(GEO + "Geometry")
@@ -222,6 +238,9 @@ def to_quads(extraction: Extraction) -> tuple[list[ox.Quad], list[ox.Quad]]:
           else _lit(article.url))
     if article.published:
         q(a_node, ox.NamedNode(SCHEMA + "datePublished"), ox.Literal(article.published, datatype=XSD_DATE))
+        day = _day_number(article.published)
+        if day is not None:
+            q(a_node, _kg("publishedDay"), ox.Literal(str(day), datatype=XSD_INT))
     if article.path:
         q(a_node, _kg("sourcePath"), _lit(article.path))
     q(a_node, _kg("contentHash"), _lit(hashlib.sha256(article.text.encode("utf-8")).hexdigest()))
@@ -300,6 +319,15 @@ def entity_description(entity: Entity, graph: ox.NamedNode) -> list[ox.Quad]:
         out.append(ox.Quad(geometry, GEO_AS_WKT, ox.Literal(wkt_point(entity.lon, entity.lat), datatype=GEO_WKT),
                            graph))
     return out
+
+
+def _day_number(published: str) -> int | None:
+    """Days since 0001-01-01 of a publication date: an integer that queries can shift and join on
+    ("reported within two days"), which Oxigraph cannot do with xsd:date arithmetic."""
+    try:
+        return date.fromisoformat(published[:10]).toordinal()
+    except ValueError:
+        return None
 
 
 def wkt_point(lon: float, lat: float) -> str:

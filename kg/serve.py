@@ -11,7 +11,8 @@ Routes:
 - ``/store`` (only with ``allow_update``): the SPARQL 1.1 Graph Store HTTP Protocol, ``?graph=IRI`` or
   ``?default`` (the store's own default graph, not the union), GET/HEAD, PUT, POST, DELETE.
 - ``/health``: ``{"status": "ok", "quads": N, "articles": N}``.
-- ``/``: the store's figures and a plain query form.
+- ``/endpoint``: the store's figures and a plain query form.
+- ``/`` and the rest: the browser UI (``kg.ui``): query page, entity, article and claims pages, JSON API.
 
 Limits. Each query runs in a worker thread and its results are read there row by row with a deadline
 check between rows: past ``timeout`` seconds the worker stops and the client gets 503. Oxigraph evaluates
@@ -234,11 +235,30 @@ def _is_update(text: str) -> bool:
     return _UPDATE_KEYWORD.match(text, position) is not None
 
 
+# Things a query can say SERVICE inside without calling anything: IRIs, strings, comments.
+_NOT_KEYWORDS = re.compile(r'<[^<>"{}|^`\\\s]*>'
+                           r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
+                           r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+                           r'|"(?:[^"\\\n]|\\.)*"'
+                           r"|'(?:[^'\\\n]|\\.)*'"
+                           r"|#[^\n]*")
+_SERVICE_KEYWORD = re.compile(r"\bSERVICE\b", re.I)
+
+
+def has_service_clause(text: str) -> bool:
+    """Does the query call another endpoint (SERVICE), outside IRIs, strings and comments?
+
+    A public endpoint that runs SERVICE clauses fetches any URL a client names, internal ones
+    included, so kg serve refuses them unless started with --allow-service."""
+    return _SERVICE_KEYWORD.search(_NOT_KEYWORDS.sub(" ", text)) is not None
+
+
 # -- the application -------------------------------------------------------------------------------
 class Endpoint:
     """The store, opened once, and the request handlers; ``create_app`` wires them into Starlette."""
 
-    def __init__(self, store_path: Path, *, timeout: float, max_rows: int, allow_update: bool, workers: int):
+    def __init__(self, store_path: Path, *, timeout: float, max_rows: int, allow_update: bool, workers: int,
+                 allow_service: bool = False):
         if timeout <= 0 or max_rows < 1 or workers < 1:
             raise UsageError(f"--timeout must be > 0 and --max-rows and workers >= 1 "
                              f"(got {timeout}, {max_rows}, {workers})")
@@ -248,6 +268,7 @@ class Endpoint:
         self.timeout = timeout
         self.max_rows = max_rows
         self.allow_update = allow_update
+        self.allow_service = allow_service
         self.workers = workers
         self._slots = threading.BoundedSemaphore(workers)
         self._home = (resources.files("kg") / "resources" / "serve" / "home.html").read_text(encoding="utf-8")
@@ -322,6 +343,9 @@ class Endpoint:
                                      "start it with --allow-update to change the store")
             raise HttpError(400, "this is an update sent as a query: send it as update=... or as "
                                  "application/sparql-update with POST")
+        if not self.allow_service and has_service_clause(text):
+            raise HttpError(403, "this query calls another endpoint (SERVICE) and this server does not fetch "
+                                 "remote data for clients; start it with --allow-service to permit federated queries")
         dataset = _dataset(params)
         result_type, graph_type = _choose_formats(request, params)
         answer = await self._in_worker(self._evaluate, text, dataset, result_type, graph_type, deadline,
@@ -596,17 +620,20 @@ def _refuse_cross_origin(request: Request) -> None:
 
 
 def create_app(store_path: Path, *, timeout: float = 30, max_rows: int = 10000, allow_update: bool = False,
-               cors: bool = False, workers: int = 8) -> Starlette:
+               cors: bool = False, workers: int = 8, allow_service: bool = False) -> Starlette:
     """The Starlette app serving the store at ``store_path`` (opened once, here; it must already exist).
 
     ``workers`` bounds the queries evaluated at once; more requests wait for a free worker (their
     waiting counts towards ``timeout``)."""
     endpoint = Endpoint(Path(store_path), timeout=timeout, max_rows=max_rows, allow_update=allow_update,
-                        workers=workers)
+                        workers=workers, allow_service=allow_service)
+    from kg.ui import ui_routes
+
     routes = [
-        Route("/", endpoint.home, methods=["GET"]),
+        Route("/endpoint", endpoint.home, methods=["GET"]),
         Route("/sparql", endpoint.sparql, methods=["GET", "POST"]),
         Route("/health", endpoint.health, methods=["GET"]),
+        *ui_routes(endpoint),   # the browser UI: /, /query, /entity/..., /article/..., /claims, /api/...
     ]
     if allow_update:
         routes.append(Route("/store", endpoint.graph_store_protocol, methods=["GET", "PUT", "POST", "DELETE"]))

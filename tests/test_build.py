@@ -45,3 +45,17 @@ def test_build_with_two_workers_gives_the_same_quads(tmp_path):
     report = build([str(docs)], two, workers=2)
     assert report.written == 6
     assert _quads(one) == _quads(two)
+
+
+def test_build_reports_an_article_too_long_for_the_model_and_goes_on(tmp_path):
+    from kg.build import MAX_ARTICLE_CHARS, build
+    from kg.store import GraphStore
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "huge.txt").write_text("Drones struck a depot near Kharkiv, officials said. "
+                                              * (MAX_ARTICLE_CHARS // 50 + 10))
+    (tmp_path / "in" / "short.txt").write_text("Ukraine's air force said it shot down 12 drones over Kyiv.")
+    report = build([str(tmp_path / "in")], GraphStore(tmp_path / "store"))
+    assert report.written == 1
+    assert len(report.failures) == 1 and "huge.txt" in str(report.failures[0])
+    assert "characters" in str(report.failures[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import http.server
 import io
 import json
 import threading
@@ -266,6 +267,37 @@ def test_serve_syntax_error_is_400_with_the_parser_message(server, client):
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/plain")
     assert "syntax error" in response.text and "1:" in response.text
+
+
+def test_serve_refuses_service_clauses_unless_allowed(server, client):
+    """A federated query would make the server fetch any URL a client names (internal ones too)."""
+    hits: list[str] = []
+
+    class Target(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.end_headers()
+            self.wfile.write(b'{"head":{"vars":["x"]},"results":{"bindings":[]}}')
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    target = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Target)
+    threading.Thread(target=target.serve_forever, daemon=True).start()
+    try:
+        query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{target.server_port}/sparql> {{ ?x ?p ?o }} }}"
+        response = client.get(f"{server}/sparql", params={"query": query})
+        assert response.status_code == 403 and "--allow-service" in response.text
+        assert hits == []
+        # The word in a string or an IRI is not a SERVICE clause.
+        literal = client.get(f"{server}/sparql", params={"query": 'SELECT * WHERE { ?s ?p "Security Service" }'})
+        assert literal.status_code == 200
+    finally:
+        target.shutdown()
 
 
 @pytest.mark.parametrize("query", ["", None])

@@ -96,6 +96,19 @@ def main() -> None:
             stock_times.append(time.perf_counter() - t)
         del stock
 
+        # The same build in this process, model and catalogues already loaded: exactly what
+        # extraction, linking, RDF and store writes add to nlp.pipe, with nothing subtracted.
+        from kg.build import build as build_in_process
+        from kg.extract import Extractor
+        from kg.store import GraphStore as _Store
+
+        Extractor()
+        in_process = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            build_in_process([str(corpus)], _Store(tmp_path / f"inproc-{time.perf_counter_ns()}"), force=True)
+            in_process.append(time.perf_counter() - t)
+
         def timed_build(workers: int) -> tuple[float, float]:
             store = tmp_path / f"store-{workers}-{time.perf_counter_ns()}"
             total, _, stderr = run_kg("build", "--store", str(store), "-j", str(workers), str(corpus))
@@ -107,8 +120,11 @@ def main() -> None:
         build1 = median([b for _, b in one])
         build2 = median([b for _, b in two])
         bare_s = median(bare)
-        rows.append(("build throughput (1 worker, excl. model load)", f"{words / build1:,.0f} words/s",
-                     f"ratio to bare spaCy {bare_s / build1:.2f} (target >= 0.80)"))
+        inproc_s = median(in_process)
+        rows.append(("build in process, model loaded (1 worker)", f"{words / inproc_s:,.0f} words/s",
+                     f"ratio to bare spaCy {bare_s / inproc_s:.2f} (target >= 0.80)"))
+        rows.append(("kg build command minus start-up (1 worker)", f"{words / build1:,.0f} words/s",
+                     f"ratio {bare_s / build1:.2f}; start-up {_load_seconds():.1f} s measured apart"))
         rows.append(("bare spaCy nlp.pipe (kg pipeline)", f"{words / bare_s:,.0f} words/s",
                      f"{args.articles} articles"))
         stock_s = median(stock_times)
@@ -127,8 +143,13 @@ def main() -> None:
             sized = tmp_path / f"corpus-{size}.jsonl"
             with sized.open("w") as f:
                 write_corpus(size, f)
-            _, rss, _ = run_kg("build", "--store", str(tmp_path / f"mem-{size}"), str(sized))
+            first_sized, rss, _ = run_kg("build", "--store", str(tmp_path / f"mem-{size}"), str(sized))
             rows.append((f"peak RSS of kg build, {size} articles", f"{rss / 1024:,.0f} MiB", ""))
+            again_sized = [run_kg("build", "--store", str(tmp_path / f"mem-{size}"), str(sized))[0]
+                           for _ in range(args.runs)]
+            rows.append((f"incremental re-build, {size} articles", f"{median(again_sized):.2f} s",
+                         f"{first_sized / median(again_sized):.0f}x faster than the first {first_sized:.1f} s "
+                         "(target >= 50x)"))
 
         from kg.query import canned_queries, run
         from kg.store import GraphStore

@@ -493,7 +493,7 @@ def serve_command(
                                            help="Run SERVICE clauses (federated queries: the server then fetches "
                                                 "URLs its clients name)."),
         store: str = StoreOption) -> None:
-    """Serve the store as a SPARQL 1.1 endpoint at http://HOST:PORT/sparql, with a small home page."""
+    """Serve the store: SPARQL 1.1 endpoint at http://HOST:PORT/sparql and the browser UI at http://HOST:PORT/."""
     from kg.serve import serve
 
     if host not in ("127.0.0.1", "localhost", "::1"):

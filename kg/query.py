@@ -247,7 +247,12 @@ def term_text(term: object) -> str:
     return getattr(term, "value", str(term))
 
 
-def _sparql_json_term(term: object) -> dict:
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+def sparql_json_term(term: object) -> dict:
+    """One RDF term in the SPARQL 1.1 JSON results format (also used by kg serve)."""
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -256,10 +261,14 @@ def _sparql_json_term(term: object) -> dict:
         out = {"type": "literal", "value": term.value}
         if term.language:
             out["xml:lang"] = term.language
-        elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        elif term.datatype.value not in (_XSD_STRING, _RDF_LANG_STRING):
             out["datatype"] = term.datatype.value
         return out
-    return {"type": "literal", "value": str(term)}
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": sparql_json_term(term.subject),
+                                            "predicate": sparql_json_term(term.predicate),
+                                            "object": sparql_json_term(term.object)}}
+    raise TypeError(f"not an RDF term: {term!r}")
 
 
 def render(result: QueryResult, fmt: str) -> str:
@@ -271,7 +280,7 @@ def render(result: QueryResult, fmt: str) -> str:
     if result.triples:
         return ox.serialize(list(result.triples), format=ox.RdfFormat.TURTLE).decode("utf-8")
     if fmt == "json":
-        bindings = [{v: _sparql_json_term(t) for v, t in zip(result.variables, row, strict=True) if t is not None}
+        bindings = [{v: sparql_json_term(t) for v, t in zip(result.variables, row, strict=True) if t is not None}
                     for row in result.rows]
         return json.dumps({"head": {"vars": list(result.variables)}, "results": {"bindings": bindings}},
                           ensure_ascii=False, indent=1)

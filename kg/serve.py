@@ -54,7 +54,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from kg.errors import QueryError, UsageError
-from kg.query import check_read_only, parse_header
+from kg.query import check_read_only, parse_header, sparql_json_term
 from kg.rdf import PREFIXES
 from kg.store import GraphStore
 
@@ -97,8 +97,6 @@ FORMAT_NAMES: dict[str, tuple[str | None, str | None]] = {
     "rdfxml": (None, "application/rdf+xml"),
 }
 _TURTLE_LIKE = {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG}
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _RDFLIB_DEFAULT = "urn:x-rdflib:default"
 # The prologue (comments, BASE, PREFIX) before an operation's first keyword; see _is_update.
 _PROLOGUE = re.compile(r"\s*(?:#[^\n]*(?:\n|$)|BASE\s*<[^>]*>|PREFIX\s+[^\s:]*:\s*<[^>]*>)", re.I)
@@ -185,27 +183,8 @@ def _content_type(media_type: str) -> str:
 
 
 # -- results ---------------------------------------------------------------------------------------
-def _json_term(term: Any) -> dict:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value not in (_XSD_STRING, _RDF_LANG_STRING):
-            out["datatype"] = term.datatype.value
-        return out
-    if isinstance(term, ox.Triple):
-        return {"type": "triple", "value": {"subject": _json_term(term.subject),
-                                            "predicate": _json_term(term.predicate),
-                                            "object": _json_term(term.object)}}
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
 def _results_json(variables: list[str], rows: list[list[Any]]) -> bytes:
-    bindings = [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
+    bindings = [{v: sparql_json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
     return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

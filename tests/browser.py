@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,17 @@ class OfflinePage:
         self.page.context.close()
 
 
+def record_page_events(seen: OfflinePage) -> None:
+    """Dismiss and record dialogs, and record uncaught errors and console messages, on ``seen.page``."""
+    def on_dialog(dialog) -> None:
+        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    seen.page.on("dialog", on_dialog)
+    seen.page.on("pageerror", lambda error: seen.errors.append(str(error)))
+    seen.page.on("console", lambda message: seen.console.append(f"{message.type}: {message.text}"))
+
+
 def open_offline(browser, path: Path | None = None, width: int = 1400, height: int = 900) -> OfflinePage:
     """A new page that may load file: and data: URLs only; opens ``path`` when given."""
     context = browser.new_context(viewport={"width": width, "height": height})
@@ -70,14 +82,35 @@ def open_offline(browser, path: Path | None = None, width: int = 1400, height: i
             route.continue_()
 
     context.route("**/*", route)
-
-    def on_dialog(dialog) -> None:
-        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: seen.errors.append(str(error)))
-    page.on("console", lambda message: seen.console.append(f"{message.type}: {message.text}"))
+    record_page_events(seen)
     if path is not None:
         page.goto(Path(path).resolve().as_uri())
     return seen
+
+
+class PageAssets(HTMLParser):
+    """Every URL-bearing attribute, tag, <style> text and http-equiv meta of a page (script bodies are not tags)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.urls: list[tuple[str, str, str]] = []
+        self.tags: list[str] = []
+        self.styles: list[str] = []
+        self.meta: dict[str, str] = {}
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in_style = tag == "style"
+        if tag == "meta" and dict(attrs).get("http-equiv"):
+            self.meta[dict(attrs)["http-equiv"]] = dict(attrs).get("content") or ""
+        for name, value in attrs:
+            if name in {"src", "href", "srcset", "poster", "data", "action", "background", "xlink:href"}:
+                self.urls.append((tag, name, value or ""))
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.styles.append(data)

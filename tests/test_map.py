@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 
@@ -12,7 +11,7 @@ from kg import mapviz
 from kg.errors import UsageError
 from kg.ingest import make_article
 from kg.store import GraphStore
-from tests.browser import launch_chromium, open_offline
+from tests.browser import PageAssets, launch_chromium, open_offline
 
 # Short reports written for these tests: two attacks on one city, an interception, a deployment, a
 # village no gazetteer knows, and a strike on a whole country.
@@ -129,35 +128,6 @@ def test_map_focus_keeps_the_events_of_one_entity(store):
 
 # -- the page ------------------------------------------------------------------------------------
 
-class _Assets(HTMLParser):
-    """URL-bearing attributes, tags, <style> texts and the CSP of a page (script bodies are not tags)."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.urls: list[tuple[str, str, str]] = []
-        self.tags: list[str] = []
-        self.styles: list[str] = []
-        self.csp = ""
-        self._in_style = False
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self._in_style = tag == "style"
-        attributes = dict(attrs)
-        if tag == "meta" and attributes.get("http-equiv") == "Content-Security-Policy":
-            self.csp = attributes.get("content") or ""
-        for name, value in attrs:
-            if name in {"src", "href", "srcset", "poster", "data", "action", "background", "xlink:href"}:
-                self.urls.append((tag, name, value or ""))
-
-    def handle_endtag(self, tag):
-        self._in_style = False
-
-    def handle_data(self, data):
-        if self._in_style:
-            self.styles.append(data)
-
-
 def test_map_html_has_markers_counts_and_no_remote_asset(store, tmp_path):
     path = tmp_path / "map.html"
     report = mapviz.render_html(mapviz.read_places(store), path, "kg map")
@@ -172,14 +142,15 @@ def test_map_html_has_markers_counts_and_no_remote_asset(store, tmp_path):
     assert re.search(r"Not on the map: 1 place without coordinates", page)
     assert '<span class="kg-place-name">Hrafovka</span>' in page
 
-    assets = _Assets()
+    assets = PageAssets()
     assets.feed(page)
     assert assets.urls == [] and "link" not in assets.tags and "iframe" not in assets.tags
     css = "\n".join(assets.styles)
     assert "@import" not in css
     assert all(url.startswith(("data:", "#")) for url in re.findall(r"url\(\s*[\"']?([^\"')]*)", css))
-    assert assets.csp.startswith("default-src 'none'; script-src 'sha256-")
-    assert "unsafe-inline" not in assets.csp and "unsafe-eval" not in assets.csp
+    csp = assets.meta["Content-Security-Policy"]
+    assert csp.startswith("default-src 'none'; script-src 'sha256-")
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert not re.search(r"openstreetmap|arcgisonline|mapbox|cdnjs|jsdelivr|unpkg|googleapis", page, re.I)
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from kg.rdf import ID
-from tests.browser import OfflinePage, launch_chromium
+from tests.browser import OfflinePage, launch_chromium, record_page_events
 from tests.conftest import ROOT, SEED
 from tests.test_serve import _build_store, _running
 
@@ -322,14 +322,7 @@ def _open_local(browser, origin: str, path: str) -> OfflinePage:
             route.abort()
 
     context.route("**/*", route)
-
-    def on_dialog(dialog) -> None:
-        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: seen.errors.append(str(error)))
-    page.on("console", lambda message: seen.console.append(f"{message.type}: {message.text}"))
+    record_page_events(seen)
     page.goto(origin + path)
     return seen
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from html.parser import HTMLParser
 
 import networkx as nx
 import pytest
@@ -13,7 +12,7 @@ from kg import viz
 from kg.errors import UsageError
 from kg.ingest import make_article
 from kg.store import GraphStore
-from tests.browser import launch_chromium, open_offline
+from tests.browser import PageAssets, launch_chromium, open_offline
 
 # Short reports written for these tests, in the style of wire copy.
 ARTICLES = [
@@ -172,40 +171,12 @@ def test_viz_budget_folds_left_out_events_into_weighted_edges():
 
 # -- rendering -----------------------------------------------------------------------------------
 
-class _Assets(HTMLParser):
-    """Every URL-bearing attribute and every <style> text of a page (script bodies are not tags)."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.urls: list[tuple[str, str, str]] = []
-        self.tags: list[str] = []
-        self.styles: list[str] = []
-        self.meta: dict[str, str] = {}
-        self._in_style = False
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self._in_style = tag == "style"
-        if tag == "meta" and dict(attrs).get("http-equiv"):
-            self.meta[dict(attrs)["http-equiv"]] = dict(attrs).get("content") or ""
-        for name, value in attrs:
-            if name in {"src", "href", "srcset", "poster", "data", "action", "background", "xlink:href"}:
-                self.urls.append((tag, name, value or ""))
-
-    def handle_endtag(self, tag):
-        self._in_style = False
-
-    def handle_data(self, data):
-        if self._in_style:
-            self.styles.append(data)
-
-
 def test_viz_html_has_no_remote_asset(store, tmp_path):
     graph, _ = viz.project(store)
     path = tmp_path / "graph.html"
     viz.render_html(graph, path, "kg graph")
     page = path.read_text(encoding="utf-8")
-    assets = _Assets()
+    assets = PageAssets()
     assets.feed(page)
     assert assets.urls == []                           # nothing is linked: everything is inline
     assert "link" not in assets.tags and "iframe" not in assets.tags
